@@ -1,0 +1,60 @@
+//! `ferry extract` and `ferry run`: move streams from a source into a sink.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use ferry_core::job::JobFile;
+use ferry_core::manifest::FERRY_DIR;
+use ferry_core::select::Selection;
+use ferry_core::state::FileStateStore;
+
+use crate::Failure;
+use crate::args::{ExtractArgs, RunArgs};
+use crate::connectors::registry;
+
+pub async fn run(args: ExtractArgs, quiet: bool) -> Result<(), Failure> {
+    let registry = registry();
+    let source = registry.source_from_spec(&args.source)?;
+    let sink = registry.sink_for_path(args.format.name(), &args.out)?;
+    // The output folder carries its own state, so rerunning the same command resumes.
+    let state = Arc::new(FileStateStore::new(
+        args.out.join(FERRY_DIR).join("state.json"),
+    ));
+    super::transfer(
+        source,
+        sink,
+        &Selection::new(&args.streams)?,
+        state,
+        &args.run,
+        quiet,
+    )
+    .await?;
+    Ok(())
+}
+
+pub async fn run_job(args: RunArgs, quiet: bool) -> Result<(), Failure> {
+    let job = JobFile::load(&args.job)?;
+    let registry = registry();
+    let origin = args.job.display().to_string();
+    let source = registry
+        .source_from_config(job.source.clone(), &format!("{origin} [source]"))
+        .with_context(|| format!("in job {origin}"))?;
+    let sink = registry
+        .sink_from_config(job.sink.clone(), &format!("{origin} [sink]"))
+        .with_context(|| format!("in job {origin}"))?;
+    let state = Arc::new(FileStateStore::new(job.state_path(&args.job)));
+    let mut control = args.run;
+    if control.concurrency.is_none() {
+        control.concurrency = job.concurrency;
+    }
+    super::transfer(
+        source,
+        sink,
+        &Selection::new(&job.streams)?,
+        state,
+        &control,
+        quiet,
+    )
+    .await?;
+    Ok(())
+}

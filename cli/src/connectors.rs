@@ -1,0 +1,10 @@
+//! The connectors compiled into this binary.
+
+use ferry_core::Registry;
+
+/// A registry with every connector of this build.
+pub fn registry() -> Registry {
+    let mut registry = Registry::new();
+    ferry_files::register(&mut registry);
+    registry
+}

@@ -1,0 +1,11 @@
+//! End-to-end tests of the `ferry` binary: they run the real command on real files and
+//! check its output with independent readers (pyarrow, DuckDB) where Python is present.
+
+mod util;
+
+mod crash;
+mod demo;
+mod errors;
+mod extract;
+mod readers;
+mod sql;
