@@ -92,6 +92,10 @@ pub struct ExtractArgs {
 
 #[derive(Debug, Args)]
 pub struct RunControl {
+    /// Incremental cursor: `STREAM=COLUMN` (repeatable), or `COLUMN` for every stream
+    /// that has it. Later runs read only rows at or after the saved high-water mark.
+    #[arg(long = "cursor", value_name = "STREAM=COLUMN")]
+    pub cursors: Vec<String>,
     /// Start over instead of resuming an interrupted run.
     #[arg(long)]
     pub restart: bool,

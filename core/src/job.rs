@@ -31,6 +31,10 @@ pub struct JobFile {
     /// Names or globs of the streams to take; all when empty.
     #[serde(default)]
     pub streams: Vec<String>,
+    /// Incremental cursor column per stream name or glob, e.g.
+    /// `{ "public.sale_order" = "write_date", "*" = "write_date" }`.
+    #[serde(default)]
+    pub cursors: std::collections::BTreeMap<String, String>,
     /// How many streams are read at once (default: one per core).
     #[serde(default)]
     pub concurrency: Option<usize>,

@@ -85,6 +85,49 @@ impl Selection {
     }
 }
 
+/// Sets the incremental cursor column of streams from `(pattern, column)` pairs,
+/// where the pattern is a stream name or glob (`*` for every stream). A stream that
+/// lacks the column is an error unless the pattern is a glob, which then skips it.
+///
+/// # Errors
+/// A named stream without the column, a bad glob, or a pattern matching no stream.
+pub fn apply_cursors(streams: &mut [StreamSpec], cursors: &[(String, String)]) -> Result<()> {
+    for (pattern, column) in cursors {
+        let sel = Selection::new([pattern.as_str()])?;
+        let is_glob = pattern.contains(['*', '?', '[']);
+        let mut hit = false;
+        for s in streams.iter_mut().filter(|s| sel.matches(&s.name)) {
+            if s.schema.field_with_name(column).is_ok() {
+                s.cursor_field = Some(column.clone());
+                hit = true;
+            } else if !is_glob {
+                return Err(Error::config(
+                    "--cursor",
+                    format!("stream {:?} has no column {column:?}", s.name),
+                ));
+            }
+        }
+        if !hit {
+            return Err(Error::config(
+                "--cursor",
+                format!("no selected stream matches {pattern:?} with a column {column:?}"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Parses `--cursor` values: `STREAM=COLUMN`, or `COLUMN` alone for every stream that has it.
+pub fn parse_cursor_flags(values: &[String]) -> Vec<(String, String)> {
+    values
+        .iter()
+        .map(|v| match v.split_once('=') {
+            Some((stream, column)) => (stream.trim().to_owned(), column.trim().to_owned()),
+            None => ("*".to_owned(), v.trim().to_owned()),
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -107,6 +150,23 @@ mod tests {
             .unwrap();
         let names: Vec<_> = kept.iter().map(|s| s.name.as_str()).collect();
         assert_eq!(names, ["public.sale_order", "public.res_partner"]);
+    }
+
+    #[test]
+    fn cursors_attach_to_streams_with_the_column() {
+        use arrow_schema::{DataType, Field};
+        let with = Arc::new(Schema::new(vec![Field::new(
+            "write_date",
+            DataType::Utf8,
+            true,
+        )]));
+        let mut streams = vec![StreamSpec::new("a", with), spec("b")];
+        apply_cursors(&mut streams, &parse_cursor_flags(&["write_date".into()])).unwrap();
+        assert_eq!(streams[0].cursor_field.as_deref(), Some("write_date"));
+        assert_eq!(streams[1].cursor_field, None);
+        let err =
+            apply_cursors(&mut streams, &parse_cursor_flags(&["b=write_date".into()])).unwrap_err();
+        assert!(err.to_string().contains("has no column"), "{err}");
     }
 
     #[test]

@@ -81,12 +81,22 @@ pub async fn run(args: DemoArgs, quiet: bool) -> Result<(), Failure> {
         parquet.join(FERRY_DIR).join("state.json"),
     ));
     let control = RunControl {
+        cursors: Vec::new(),
         restart: true,
         full_refresh: true,
         concurrency: None,
         json: false,
     };
-    super::transfer(source, sink, &Selection::default(), state, &control, quiet).await?;
+    super::transfer(
+        source,
+        sink,
+        &Selection::default(),
+        &[],
+        state,
+        &control,
+        quiet,
+    )
+    .await?;
     if !quiet {
         eprintln!("Parquet copy in {}\n", parquet.display());
     }

@@ -20,10 +20,12 @@ pub async fn run(args: ExtractArgs, quiet: bool) -> Result<(), Failure> {
     let state = Arc::new(FileStateStore::new(
         args.out.join(FERRY_DIR).join("state.json"),
     ));
+    let cursors = ferry_core::select::parse_cursor_flags(&args.run.cursors);
     super::transfer(
         source,
         sink,
         &Selection::new(&args.streams)?,
+        &cursors,
         state,
         &args.run,
         quiet,
@@ -47,10 +49,13 @@ pub async fn run_job(args: RunArgs, quiet: bool) -> Result<(), Failure> {
     if control.concurrency.is_none() {
         control.concurrency = job.concurrency;
     }
+    let mut cursors: Vec<(String, String)> = job.cursors.clone().into_iter().collect();
+    cursors.extend(ferry_core::select::parse_cursor_flags(&control.cursors));
     super::transfer(
         source,
         sink,
         &Selection::new(&job.streams)?,
+        &cursors,
         state,
         &control,
         quiet,

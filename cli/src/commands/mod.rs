@@ -32,6 +32,7 @@ pub(crate) async fn transfer(
     source: Arc<dyn Source>,
     sink: Arc<dyn Sink>,
     selection: &Selection,
+    cursors: &[(String, String)],
     state: Arc<dyn StateStore>,
     control: &RunControl,
     quiet: bool,
@@ -40,7 +41,8 @@ pub(crate) async fn transfer(
         .discover()
         .await
         .with_context(|| format!("discovering {}", source.describe()))?;
-    let streams = selection.apply(catalog.streams)?;
+    let mut streams = selection.apply(catalog.streams)?;
+    ferry_core::select::apply_cursors(&mut streams, cursors)?;
     let mut options = RunOptions {
         restart: control.restart,
         incremental: !control.full_refresh,

@@ -356,6 +356,7 @@ pub fn discover(path: &Path, display: &str, options: &CsvOptions) -> Result<CsvT
         table.names = column_names(&first, width);
         table.kinds = kinds_after_first;
     } else {
+        table.names = column_names(&[], width);
         for (i, v) in first.iter().enumerate() {
             if let Some(v) = v
                 .as_deref()
