@@ -1,0 +1,352 @@
+//! Reading one table's rows from a plain dump: seek to each of its data blocks
+//! (found by [`crate::scan`]) and convert `COPY` lines or `INSERT` tuples into Arrow
+//! batches of bounded size.
+
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow::array::RecordBatch;
+use arrow::datatypes::{Field, Schema, SchemaRef};
+use ferry_core::{Error, Location, Result};
+
+use crate::columns::Builder;
+use crate::scan::{Block, BlockKind, Charset, Table};
+use crate::sql::{self, Dialect, Next, Splitter};
+
+/// The Arrow schema of a dumped table.
+pub fn schema_of(table: &Table) -> SchemaRef {
+    Arc::new(Schema::new(
+        table
+            .columns
+            .iter()
+            .map(|c| Field::new(&c.name, c.ty.arrow(), c.nullable))
+            .collect::<Vec<_>>(),
+    ))
+}
+
+/// Rows per batch, and the byte budget after which a batch is cut early.
+#[derive(Debug, Clone, Copy)]
+pub struct BatchLimits {
+    /// Rows per batch.
+    pub rows: usize,
+    /// Bytes of input per batch.
+    pub bytes: usize,
+}
+
+struct Batcher<'a> {
+    table: &'a Table,
+    schema: SchemaRef,
+    builders: Vec<Builder>,
+    charset: Charset,
+    rows: usize,
+    bytes: usize,
+    limits: BatchLimits,
+    total: u64,
+}
+
+impl<'a> Batcher<'a> {
+    fn new(table: &'a Table, limits: BatchLimits) -> Self {
+        Batcher {
+            table,
+            schema: schema_of(table),
+            builders: Vec::new(),
+            charset: Charset::Utf8,
+            rows: 0,
+            bytes: 0,
+            limits,
+            total: 0,
+        }
+    }
+
+    fn set_charset(
+        &mut self,
+        charset: Charset,
+        send: &mut dyn FnMut(RecordBatch) -> Result<()>,
+    ) -> Result<()> {
+        if charset != self.charset || self.builders.is_empty() {
+            self.flush(send)?;
+            self.charset = charset;
+            self.builders = self
+                .table
+                .columns
+                .iter()
+                .map(|c| Builder::new(&c.ty, charset))
+                .collect();
+        }
+        Ok(())
+    }
+
+    /// Appends a value to column `c`; the error is the reason only.
+    fn put(&mut self, c: usize, v: Option<&[u8]>) -> std::result::Result<(), String> {
+        let col = &self.table.columns[c];
+        if v.is_none() && !col.nullable {
+            return Err("NULL in a NOT NULL column".into());
+        }
+        self.bytes += v.map_or(1, <[u8]>::len);
+        self.builders[c].append(v)
+    }
+
+    fn end_row(&mut self, send: &mut dyn FnMut(RecordBatch) -> Result<()>) -> Result<()> {
+        self.rows += 1;
+        if self.rows >= self.limits.rows || self.bytes >= self.limits.bytes {
+            self.flush(send)?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self, send: &mut dyn FnMut(RecordBatch) -> Result<()>) -> Result<()> {
+        if self.rows == 0 {
+            return Ok(());
+        }
+        let arrays = self.builders.iter_mut().map(Builder::finish).collect();
+        let batch = RecordBatch::try_new(self.schema.clone(), arrays)?;
+        self.total += self.rows as u64;
+        self.rows = 0;
+        self.bytes = 0;
+        send(batch)
+    }
+}
+
+/// Reads every block of `table` from the plain dump at `path`, handing batches to
+/// `send`. Returns the number of rows.
+///
+/// # Errors
+/// The file cannot be read, or a value does not fit its column (the error names
+/// the line, column and byte offset).
+pub fn read_table(
+    path: &Path,
+    file: &str,
+    table: &Table,
+    dialect: Dialect,
+    limits: BatchLimits,
+    send: &mut dyn FnMut(RecordBatch) -> Result<()>,
+) -> Result<u64> {
+    if let Some((loc, msg)) = &table.error {
+        return Err(Error::data(loc.clone(), msg.clone()));
+    }
+    let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut b = Batcher::new(table, limits);
+    for block in &table.blocks {
+        b.set_charset(block.charset, send)?;
+        f.seek(SeekFrom::Start(block.start))
+            .map_err(|e| Error::io(path, e))?;
+        let reader = BufReader::with_capacity(1 << 20, (&mut f).take(block.end - block.start));
+        match &block.kind {
+            BlockKind::Copy { map } => copy_block(reader, file, block, map, &mut b, send)?,
+            BlockKind::Insert {
+                pg_backslash_strings,
+            } => insert_block(
+                reader,
+                file,
+                block,
+                dialect,
+                *pg_backslash_strings,
+                &mut b,
+                send,
+            )?,
+        }
+    }
+    b.flush(send)?;
+    Ok(b.total)
+}
+
+fn copy_block(
+    mut reader: impl BufRead,
+    file: &str,
+    block: &Block,
+    map: &[usize],
+    b: &mut Batcher<'_>,
+    send: &mut dyn FnMut(RecordBatch) -> Result<()>,
+) -> Result<()> {
+    let ncols = b.table.columns.len();
+    let mut present = vec![false; ncols];
+    for &c in map {
+        if let Some(p) = present.get_mut(c) {
+            *p = true;
+        }
+    }
+    let absent: Vec<usize> = (0..ncols).filter(|&c| !present[c]).collect();
+    let mut line = Vec::with_capacity(4096);
+    let mut scratch = Vec::new();
+    let mut offset = block.start;
+    let mut line_no = block.line;
+    loop {
+        line.clear();
+        let n = reader
+            .read_until(b'\n', &mut line)
+            .map_err(|e| Error::io(file, e))?;
+        if n == 0 {
+            break;
+        }
+        let content = line.strip_suffix(b"\n").unwrap_or(&line);
+        let content = content.strip_suffix(b"\r").unwrap_or(content);
+        let mut fields = 0usize;
+        let mut at = 0usize;
+        loop {
+            let end = memchr::memchr(b'\t', &content[at..]).map_or(content.len(), |k| at + k);
+            let raw = &content[at..end];
+            let Some(&c) = map.get(fields) else {
+                return Err(Error::data(
+                    Location::file(file).line(line_no).byte(offset + at as u64),
+                    format!(
+                        "COPY row has more than the {} fields of {}",
+                        map.len(),
+                        b.table.stream
+                    ),
+                ));
+            };
+            let v = if raw == b"\\N" {
+                None
+            } else if memchr::memchr(b'\\', raw).is_some() {
+                sql::copy_unescape(raw, &mut scratch);
+                Some(scratch.as_slice())
+            } else {
+                Some(raw)
+            };
+            if let Err(m) = b.put(c, v) {
+                let col = &b.table.columns[c];
+                return Err(Error::data(
+                    Location::file(file)
+                        .line(line_no)
+                        .column(fields as u64 + 1, Some(&col.name))
+                        .byte(offset + at as u64),
+                    m,
+                ));
+            }
+            fields += 1;
+            if end >= content.len() {
+                break;
+            }
+            at = end + 1;
+        }
+        if fields != map.len() {
+            return Err(Error::data(
+                Location::file(file).line(line_no).byte(offset),
+                format!(
+                    "COPY row has {fields} fields, {} expects {}",
+                    b.table.stream,
+                    map.len()
+                ),
+            ));
+        }
+        for &c in &absent {
+            b.put(c, None)
+                .map_err(|m| Error::data(Location::file(file).line(line_no).byte(offset), m))?;
+        }
+        b.end_row(send)?;
+        offset += n as u64;
+        line_no += 1;
+    }
+    Ok(())
+}
+
+fn insert_block(
+    reader: impl BufRead,
+    file: &str,
+    block: &Block,
+    dialect: Dialect,
+    pg_backslash_strings: bool,
+    b: &mut Batcher<'_>,
+    send: &mut dyn FnMut(RecordBatch) -> Result<()>,
+) -> Result<()> {
+    let mut sp = Splitter::new(reader, dialect, block.start, block.line);
+    sp.pg_backslash_strings = pg_backslash_strings;
+    let ncols = b.table.columns.len();
+    loop {
+        let st = match sp.next().map_err(|e| Error::io(file, e))? {
+            Next::Statement(st) => st,
+            Next::Meta { .. } => continue,
+            Next::End(None) => break,
+            Next::End(Some(st)) => {
+                if sql::strip_leading(&st.text).is_empty() {
+                    break;
+                }
+                return Err(Error::data(
+                    Location::file(file).line(st.line).byte(st.start),
+                    "unterminated INSERT statement",
+                ));
+            }
+        };
+        let body = sql::strip_leading(&st.text);
+        let body_off = st.start + (body.as_ptr() as usize - st.text.as_ptr() as usize) as u64;
+        let upper: Vec<u8> = body.iter().take(7).map(u8::to_ascii_uppercase).collect();
+        if !(upper.starts_with(b"INSERT") || upper.starts_with(b"REPLACE")) {
+            continue;
+        }
+        let line0 = st.first_line.max(st.line);
+        let loc_at = |at: usize| {
+            let line =
+                line0 + memchr::memchr_iter(b'\n', &body[..at.min(body.len())]).count() as u64;
+            Location::file(file).line(line).byte(body_off + at as u64)
+        };
+        let head =
+            sql::insert_head(body, dialect).map_err(|e| Error::data(loc_at(e.at), e.message))?;
+        let map: Vec<usize> = match &head.columns {
+            Some(cols) => cols
+                .iter()
+                .map(|c| {
+                    b.table
+                        .columns
+                        .iter()
+                        .position(|tc| &tc.name == c)
+                        .ok_or_else(|| {
+                            Error::data(loc_at(0), format!("INSERT names unknown column {c:?}"))
+                        })
+                })
+                .collect::<Result<_>>()?,
+            None => (0..ncols).collect(),
+        };
+        let mut present = vec![false; ncols];
+        for &c in &map {
+            present[c] = true;
+        }
+        let absent: Vec<usize> = (0..ncols).filter(|&c| !present[c]).collect();
+        let mut pending: Option<Error> = None;
+        let result = sql::insert_tuples(
+            body,
+            head.values_at,
+            dialect,
+            pg_backslash_strings,
+            |vals, at| {
+                if vals.len() != map.len() {
+                    return Err(sql::InsertError {
+                        message: format!(
+                            "row has {} values, {} expects {}",
+                            vals.len(),
+                            b.table.stream,
+                            map.len()
+                        ),
+                        at,
+                    });
+                }
+                for (k, v) in vals.iter().enumerate() {
+                    let c = map[k];
+                    if let Err(m) = b.put(c, v.as_deref()) {
+                        return Err(sql::InsertError {
+                            message: format!("column {:?}: {m}", b.table.columns[c].name),
+                            at,
+                        });
+                    }
+                }
+                for &c in &absent {
+                    b.put(c, None)
+                        .map_err(|message| sql::InsertError { message, at })?;
+                }
+                if let Err(e) = b.end_row(send) {
+                    pending = Some(e);
+                    return Err(sql::InsertError {
+                        message: String::new(),
+                        at,
+                    });
+                }
+                Ok(())
+            },
+        );
+        if let Some(e) = pending {
+            return Err(e);
+        }
+        result.map_err(|e| Error::data(loc_at(e.at), e.message))?;
+    }
+    Ok(())
+}

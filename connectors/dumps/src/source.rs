@@ -1,0 +1,319 @@
+//! The `dump` source: one dump file, one stream per table.
+//!
+//! `discover` makes the dump a plain seekable file (see [`crate::input`]) and scans
+//! it once ([`crate::scan`]); `read` then seeks to the stream's blocks
+//! ([`crate::read`]). A table the scan found broken fails its read with the error
+//! and location, and nothing of it is published; other tables are unaffected.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use ferry_core::select::Selection;
+use ferry_core::source::{Catalog, EventStream, ReadOptions, SourceEvent};
+use ferry_core::{Error, Location, Result, Source, StreamSpec};
+use serde::Deserialize;
+
+use crate::input::{self, Container, PlainSql};
+use crate::odoo;
+use crate::read::{self, BatchLimits};
+use crate::scan::{self, Scan};
+use crate::sql::Dialect;
+
+/// Job-file options of the `dump` source.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DumpConfig {
+    /// The dump: `.sql`, `.sql.gz`, an Odoo backup `.zip`, … (recognised by content).
+    pub path: PathBuf,
+    /// Streams (names or globs, e.g. `public.mail_*`) to leave out: their data is
+    /// passed over without being parsed.
+    #[serde(default)]
+    pub skip_tables: Vec<String>,
+    /// For an Odoo backup zip: copy the filestore here (same layout as Odoo's
+    /// `filestore/<db>/`) while reading the `filestore` stream.
+    #[serde(default)]
+    pub with_files_dir: Option<PathBuf>,
+    /// Where compressed dumps are decompressed for reading (default: the system
+    /// temp folder). Needs the uncompressed size in free space.
+    #[serde(default)]
+    pub temp_dir: Option<PathBuf>,
+    /// Rows per batch (default 65536).
+    #[serde(default)]
+    pub batch_rows: Option<usize>,
+}
+
+#[derive(Debug)]
+struct Prepared {
+    plain: PlainSql,
+    dialect: Dialect,
+    scan: Scan,
+    backup: Option<odoo::Backup>,
+    label: String,
+}
+
+/// Reads a database dump without a database server.
+#[derive(Debug)]
+pub struct DumpSource {
+    config: DumpConfig,
+    prepared: Mutex<Option<Arc<Prepared>>>,
+}
+
+impl DumpSource {
+    /// A source over `config.path`.
+    ///
+    /// # Errors
+    /// The path does not exist or a skip pattern is not a valid glob.
+    pub fn new(config: DumpConfig) -> Result<Self> {
+        if !config.path.is_file() {
+            return Err(Error::io(
+                &config.path,
+                std::io::Error::new(std::io::ErrorKind::NotFound, "no such dump file"),
+            ));
+        }
+        Selection::new(&config.skip_tables)?;
+        Ok(DumpSource {
+            config,
+            prepared: Mutex::new(None),
+        })
+    }
+
+    fn prepare_blocking(config: &DumpConfig) -> Result<Prepared> {
+        let path = &config.path;
+        let label = path.display().to_string();
+        let (container, dialect) = input::sniff(path).map_err(|e| Error::io(path, e))?;
+        let dialect = match (container, dialect) {
+            (Container::PgCustom, _) => {
+                return Err(Error::config(
+                    label,
+                    "pg_dump custom format (-Fc) is not supported yet; convert it with \
+                     `pg_restore -f dump.sql FILE` and read the plain file",
+                ));
+            }
+            (Container::Unknown, _) | (_, None) => {
+                return Err(Error::config(
+                    label,
+                    "not a pg_dump plain file, mysqldump file or Odoo backup zip",
+                ));
+            }
+            (_, Some(d)) => d,
+        };
+        let backup = if container == Container::OdooZip {
+            Some(odoo::inspect(path)?)
+        } else {
+            None
+        };
+        let plain = input::plain_sql(path, container, config.temp_dir.as_deref())?;
+        let label = if container == Container::OdooZip {
+            format!("{label}:dump.sql")
+        } else {
+            label
+        };
+        let skip = Selection::new(&config.skip_tables)?;
+        let skip_fn = |name: &str| !skip.is_all() && skip.matches(name);
+        let reader = input::open_buffered(&plain.path)?;
+        let started = std::time::Instant::now();
+        let mut scan =
+            scan::scan(reader, dialect, &label, &skip_fn).map_err(|e| Error::io(&plain.path, e))?;
+        if let Some(t) = &plain.truncated {
+            scan.metadata
+                .insert("truncated".into(), serde_json::Value::String(t.clone()));
+        }
+        tracing::info!(
+            dump = label,
+            tables = scan.tables.len(),
+            seconds = started.elapsed().as_secs_f64(),
+            "Dump scanned."
+        );
+        Ok(Prepared {
+            plain,
+            dialect,
+            scan,
+            backup,
+            label,
+        })
+    }
+
+    async fn prepared(&self) -> Result<Arc<Prepared>> {
+        if let Some(p) = self.prepared.lock().ok().and_then(|g| g.clone()) {
+            return Ok(p);
+        }
+        let config = self.config.clone();
+        let p = tokio::task::spawn_blocking(move || Self::prepare_blocking(&config))
+            .await
+            .map_err(|e| Error::external("scanning the dump", e))??;
+        let p = Arc::new(p);
+        if let Ok(mut g) = self.prepared.lock() {
+            if let Some(existing) = g.as_ref() {
+                return Ok(existing.clone());
+            }
+            *g = Some(p.clone());
+        }
+        Ok(p)
+    }
+
+    fn batch_limits(&self) -> BatchLimits {
+        BatchLimits {
+            rows: self.config.batch_rows.unwrap_or(65_536).max(1),
+            bytes: 32 << 20,
+        }
+    }
+}
+
+fn catalog_of(p: &Prepared) -> Catalog {
+    let mut streams: Vec<StreamSpec> = p
+        .scan
+        .tables
+        .iter()
+        .map(|t| {
+            let mut s = StreamSpec::new(&t.stream, read::schema_of(t));
+            s.primary_key = t.primary_key.clone();
+            s.row_estimate = Some(t.rows);
+            s.row_count_exact = t.error.is_none();
+            s
+        })
+        .collect();
+    let mut metadata = p.scan.metadata.clone();
+    metadata.insert(
+        "dump_format".into(),
+        serde_json::Value::String(
+            match p.dialect {
+                Dialect::Postgres => "pg_dump plain",
+                Dialect::MySql => "mysqldump",
+            }
+            .into(),
+        ),
+    );
+    let broken: Vec<serde_json::Value> = p
+        .scan
+        .tables
+        .iter()
+        .filter_map(|t| {
+            t.error.as_ref().map(
+                |(loc, m)| serde_json::json!({"stream": t.stream, "error": format!("{loc}: {m}")}),
+            )
+        })
+        .collect();
+    if !broken.is_empty() {
+        metadata.insert("broken_tables".into(), serde_json::Value::Array(broken));
+    }
+    if let Some(b) = &p.backup {
+        let mut fs = StreamSpec::new(odoo::FILESTORE, odoo::filestore_schema());
+        fs.primary_key = vec!["path".into()];
+        fs.row_estimate = Some(b.files.len() as u64);
+        fs.row_count_exact = true;
+        streams.push(fs);
+        if let Some(m) = &b.manifest {
+            metadata.extend(odoo::manifest_metadata(m));
+            let mut ms = StreamSpec::new(odoo::MODULES, odoo::modules_schema());
+            ms.primary_key = vec!["module".into()];
+            let n = m
+                .get("modules")
+                .and_then(|x| x.as_object())
+                .map_or(0, |o| o.len());
+            ms.row_estimate = Some(n as u64);
+            ms.row_count_exact = true;
+            streams.push(ms);
+        }
+    }
+    Catalog { streams, metadata }
+}
+
+#[async_trait]
+impl Source for DumpSource {
+    fn describe(&self) -> String {
+        format!("dump {}", self.config.path.display())
+    }
+
+    async fn discover(&self) -> Result<Catalog> {
+        Ok(catalog_of(&*self.prepared().await?))
+    }
+
+    async fn read(&self, stream: &StreamSpec, _options: ReadOptions) -> Result<EventStream> {
+        let p = self.prepared().await?;
+        let limits = self.batch_limits();
+        let name = stream.name.clone();
+        let zip_path = self.config.path.clone();
+        let copy_to = self.config.with_files_dir.clone();
+        enum Job {
+            Table(usize),
+            Files,
+            Modules,
+        }
+        let job = if let Some(i) = p.scan.tables.iter().position(|t| t.stream == name) {
+            Job::Table(i)
+        } else if p.backup.is_some() && name == odoo::FILESTORE {
+            Job::Files
+        } else if p.backup.as_ref().is_some_and(|b| b.manifest.is_some()) && name == odoo::MODULES {
+            Job::Modules
+        } else {
+            return Err(Error::StreamNotFound {
+                pattern: name,
+                available: p
+                    .scan
+                    .tables
+                    .iter()
+                    .take(12)
+                    .map(|t| t.stream.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            });
+        };
+        let (tx, rx) = tokio::sync::mpsc::channel::<Result<SourceEvent>>(2);
+        tokio::task::spawn_blocking(move || {
+            let mut send = |b| {
+                tx.blocking_send(Ok(SourceEvent::Batch(b)))
+                    .map_err(|_| Error::data(Location::default(), "reader stopped"))
+            };
+            let result = match job {
+                Job::Table(i) => {
+                    let t = &p.scan.tables[i];
+                    read::read_table(&p.plain.path, &p.label, t, p.dialect, limits, &mut send)
+                        .and_then(|rows| {
+                            if rows != t.rows {
+                                return Err(Error::data(
+                                    Location::file(&p.label),
+                                    format!(
+                                        "{}: read {rows} rows but the scan counted {}",
+                                        t.stream, t.rows
+                                    ),
+                                ));
+                            }
+                            tracing::debug!(stream = t.stream, rows, "Table read.");
+                            Ok(())
+                        })
+                }
+                Job::Files => {
+                    let files = p.backup.as_ref().map(|b| b.files.as_slice()).unwrap_or(&[]);
+                    odoo::read_filestore(
+                        &zip_path,
+                        files,
+                        copy_to.as_deref(),
+                        limits.rows,
+                        &mut send,
+                    )
+                    .map(|bad| {
+                        if !bad.is_empty() {
+                            tracing::warn!(
+                                count = bad.len(),
+                                first = bad[0],
+                                "Filestore files do not match their SHA-1 names."
+                            );
+                        }
+                    })
+                }
+                Job::Modules => p
+                    .backup
+                    .as_ref()
+                    .and_then(|b| b.manifest.as_ref())
+                    .map_or(Ok(()), |m| odoo::modules_batch(m).and_then(&mut send)),
+            };
+            if let Err(e) = result {
+                let _ = tx.blocking_send(Err(e));
+            }
+        });
+        Ok(Box::pin(futures::stream::unfold(rx, |mut rx| async move {
+            rx.recv().await.map(|ev| (ev, rx))
+        })))
+    }
+}
