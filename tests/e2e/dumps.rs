@@ -108,12 +108,23 @@ fn odoo_backup_zip_extracts_every_table_module_and_attachment() {
     let Some(samples) = samples() else { return };
     let zip = samples.join("odoo19/backup.zip");
     let dir = tempfile::tempdir().unwrap();
-    let dump = Command::new("unzip").arg("-p").arg(&zip).arg("dump.sql").output().unwrap();
+    let dump = Command::new("unzip")
+        .arg("-p")
+        .arg(&zip)
+        .arg("dump.sql")
+        .output()
+        .unwrap();
     assert!(dump.status.success());
     let expected = copy_counts(&dump.stdout[..]);
     assert!(expected.len() > 100, "{} tables", expected.len());
     let manifest: serde_json::Value = serde_json::from_slice(
-        &Command::new("unzip").arg("-p").arg(&zip).arg("manifest.json").output().unwrap().stdout,
+        &Command::new("unzip")
+            .arg("-p")
+            .arg(&zip)
+            .arg("manifest.json")
+            .output()
+            .unwrap()
+            .stdout,
     )
     .unwrap();
 
@@ -134,7 +145,11 @@ fn odoo_backup_zip_extracts_every_table_module_and_attachment() {
     assert!(out.status.success(), "{}", stderr(&out));
     let got = report_rows(&report);
     for (table, rows) in &expected {
-        assert_eq!(got.get(table), Some(&("written".to_owned(), *rows)), "{table}");
+        assert_eq!(
+            got.get(table),
+            Some(&("written".to_owned(), *rows)),
+            "{table}"
+        );
     }
     let modules = manifest["modules"].as_object().unwrap().len() as u64;
     assert_eq!(got["odoo_manifest_modules"].1, modules);
@@ -162,7 +177,10 @@ fn odoo_backup_zip_extracts_every_table_module_and_attachment() {
         assert_eq!(store.get(f), Some(&true), "{f}");
         let sum = Command::new("sha1sum").arg(files.join(f)).output().unwrap();
         let sum = String::from_utf8(sum.stdout).unwrap();
-        assert_eq!(sum.split(' ').next().unwrap(), f.rsplit('/').next().unwrap());
+        assert_eq!(
+            sum.split(' ').next().unwrap(),
+            f.rsplit('/').next().unwrap()
+        );
     }
 }
 
@@ -174,11 +192,21 @@ fn odoo_plain_gzip_dump_extracts_completely() {
     let expected = copy_counts(&dump.stdout[..]);
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
-    let res = ferry_ok(&["extract", gz.to_str().unwrap(), "--out", out.to_str().unwrap(), "--json"]);
+    let res = ferry_ok(&[
+        "extract",
+        gz.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--json",
+    ]);
     let got = report_rows(&serde_json::from_slice(&res.stdout).unwrap());
     assert_eq!(got.len(), expected.len());
     for (table, rows) in &expected {
-        assert_eq!(got.get(table), Some(&("written".to_owned(), *rows)), "{table}");
+        assert_eq!(
+            got.get(table),
+            Some(&("written".to_owned(), *rows)),
+            "{table}"
+        );
     }
     // Spot check: a jsonb translated name and a timestamp column read back.
     let partners = batches(&out.join("public.res_partner"));
@@ -198,9 +226,18 @@ fn dolibarr_mariadb_dump_extracts_completely() {
             .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
-    let res = ferry_ok(&["extract", gz.to_str().unwrap(), "--out", out.to_str().unwrap(), "--json"]);
+    let res = ferry_ok(&[
+        "extract",
+        gz.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--json",
+    ]);
     let got = report_rows(&serde_json::from_slice(&res.stdout).unwrap());
-    assert_eq!(got.len() as u64, counts["tables_in_schema"].as_u64().unwrap());
+    assert_eq!(
+        got.len() as u64,
+        counts["tables_in_schema"].as_u64().unwrap()
+    );
     assert!(got.values().all(|(s, _)| s == "written"));
     for (table, rows) in counts["sql_row_counts"].as_object().unwrap() {
         assert_eq!(got[table].1, rows.as_u64().unwrap(), "{table}");
@@ -217,7 +254,10 @@ fn pg_ok() -> bool {
         .output()
         .is_ok_and(|o| o.status.success());
     if !ok {
-        assert!(!mandatory(), "PostgreSQL on 127.0.0.1:5432 is required in CI");
+        assert!(
+            !mandatory(),
+            "PostgreSQL on 127.0.0.1:5432 is required in CI"
+        );
         eprintln!("PostgreSQL not reachable: skipping");
     }
     ok
@@ -249,7 +289,18 @@ fn unique(prefix: &str) -> String {
 
 fn psql(db: &str, sql: &str) -> String {
     let mut child = Command::new("psql")
-        .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-U", "postgres", "-d", db])
+        .args([
+            "-X",
+            "-q",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-h",
+            "127.0.0.1",
+            "-U",
+            "postgres",
+            "-d",
+            db,
+        ])
         .args(["-At", "-P", "null=@NULL@", "-F", "\u{1f}", "-R", "\u{1e}"])
         .env("PGTZ", "UTC")
         .stdin(std::process::Stdio::piped())
@@ -257,9 +308,18 @@ fn psql(db: &str, sql: &str) -> String {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(sql.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(sql.as_bytes())
+        .unwrap();
     let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "psql: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "psql: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -279,21 +339,46 @@ fn canon(a: &dyn Array, i: usize) -> String {
         return "@NULL@".into();
     }
     match a.data_type() {
-        DataType::Int8 => a.as_primitive::<arrow::datatypes::Int8Type>().value(i).to_string(),
-        DataType::Int16 => a.as_primitive::<arrow::datatypes::Int16Type>().value(i).to_string(),
-        DataType::Int32 => a.as_primitive::<arrow::datatypes::Int32Type>().value(i).to_string(),
-        DataType::Int64 => a.as_primitive::<arrow::datatypes::Int64Type>().value(i).to_string(),
-        DataType::UInt64 => a.as_primitive::<arrow::datatypes::UInt64Type>().value(i).to_string(),
-        DataType::Float32 => a.as_primitive::<arrow::datatypes::Float32Type>().value(i).to_string(),
-        DataType::Float64 => format!("{:e}", a.as_primitive::<arrow::datatypes::Float64Type>().value(i)),
+        DataType::Int8 => a
+            .as_primitive::<arrow::datatypes::Int8Type>()
+            .value(i)
+            .to_string(),
+        DataType::Int16 => a
+            .as_primitive::<arrow::datatypes::Int16Type>()
+            .value(i)
+            .to_string(),
+        DataType::Int32 => a
+            .as_primitive::<arrow::datatypes::Int32Type>()
+            .value(i)
+            .to_string(),
+        DataType::Int64 => a
+            .as_primitive::<arrow::datatypes::Int64Type>()
+            .value(i)
+            .to_string(),
+        DataType::UInt64 => a
+            .as_primitive::<arrow::datatypes::UInt64Type>()
+            .value(i)
+            .to_string(),
+        DataType::Float32 => a
+            .as_primitive::<arrow::datatypes::Float32Type>()
+            .value(i)
+            .to_string(),
+        DataType::Float64 => format!(
+            "{:e}",
+            a.as_primitive::<arrow::datatypes::Float64Type>().value(i)
+        ),
         DataType::Boolean => if a.as_boolean().value(i) { "t" } else { "f" }.into(),
         DataType::Utf8 => a.as_string::<i32>().value(i).to_owned(),
         DataType::Binary => hex::encode(a.as_binary::<i32>().value(i)),
         DataType::Decimal128(_, s) => norm_num(&ferry_core::values::format_decimal(
-            a.as_primitive::<arrow::datatypes::Decimal128Type>().value(i),
+            a.as_primitive::<arrow::datatypes::Decimal128Type>()
+                .value(i),
             *s as u8,
         )),
-        DataType::Date32 => a.as_primitive::<arrow::datatypes::Date32Type>().value(i).to_string(),
+        DataType::Date32 => a
+            .as_primitive::<arrow::datatypes::Date32Type>()
+            .value(i)
+            .to_string(),
         DataType::Timestamp(..) => a
             .as_primitive::<arrow::datatypes::TimestampMicrosecondType>()
             .value(i)
@@ -366,7 +451,11 @@ fn compare_rows(server: &str, out: &Path, stream: &str) {
     let mut mine = Vec::new();
     for b in &batches {
         for i in 0..b.num_rows() {
-            mine.push((0..b.num_columns()).map(|c| canon(b.column(c).as_ref(), i)).collect::<Vec<_>>());
+            mine.push(
+                (0..b.num_columns())
+                    .map(|c| canon(b.column(c).as_ref(), i))
+                    .collect::<Vec<_>>(),
+            );
         }
     }
     mine.sort_by_key(|r| r[0].parse::<i64>().unwrap());
@@ -382,7 +471,9 @@ fn compare_rows(server: &str, out: &Path, stream: &str) {
             let name = fields.field(c).name();
             let same = match fields.field(c).data_type() {
                 DataType::Decimal128(..) => *x == norm_num(y) || (y == "@NULL@" && x == y),
-                DataType::Float64 => y == "@NULL@" && x == y || x.parse::<f64>().ok() == y.parse::<f64>().ok(),
+                DataType::Float64 => {
+                    y == "@NULL@" && x == y || x.parse::<f64>().ok() == y.parse::<f64>().ok()
+                }
                 DataType::List(_) => {
                     y == "@NULL@" && x == y
                         || serde_json::from_str::<serde_json::Value>(x).unwrap()
@@ -390,7 +481,10 @@ fn compare_rows(server: &str, out: &Path, stream: &str) {
                 }
                 _ => x == y,
             };
-            assert!(same, "{stream} row {r} column {name}: ferry {x:?} != server {y:?}");
+            assert!(
+                same,
+                "{stream} row {r} column {name}: ferry {x:?} != server {y:?}"
+            );
         }
     }
 }
@@ -408,7 +502,10 @@ fn pg_dump_formats_round_trip_every_value() {
     for (name, flags) in [
         ("plain.sql", &[][..]),
         ("inserts.sql", &["--inserts"][..]),
-        ("columns.sql", &["--column-inserts", "--rows-per-insert=7"][..]),
+        (
+            "columns.sql",
+            &["--column-inserts", "--rows-per-insert=7"][..],
+        ),
         ("gzip.sql.gz", &["-Z", "6"][..]),
     ] {
         let file = dir.path().join(name);
@@ -420,9 +517,19 @@ fn pg_dump_formats_round_trip_every_value() {
             .unwrap();
         assert!(st.success(), "pg_dump {flags:?}");
         let out = dir.path().join(format!("out-{name}"));
-        let res = ferry_ok(&["extract", file.to_str().unwrap(), "--out", out.to_str().unwrap(), "--json"]);
+        let res = ferry_ok(&[
+            "extract",
+            file.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--json",
+        ]);
         let got = report_rows(&serde_json::from_slice(&res.stdout).unwrap());
-        assert_eq!(got["Sales Dept.Order Lines"], ("written".to_owned(), 3), "{name}");
+        assert_eq!(
+            got["Sales Dept.Order Lines"],
+            ("written".to_owned(), 3),
+            "{name}"
+        );
         assert_eq!(got["public.plain"], ("written".to_owned(), 2500), "{name}");
         compare_rows(&server, &out, "Sales Dept.Order Lines");
         let disc: serde_json::Value = serde_json::from_slice(
@@ -437,14 +544,27 @@ fn pg_dump_formats_round_trip_every_value() {
             .unwrap();
         assert_eq!(s["primary_key"], serde_json::json!(["id"]));
         assert_eq!(s["row_estimate"], 3);
-        let tstz = s["columns"].as_array().unwrap().iter().find(|c| c["name"] == "tstz").unwrap();
+        let tstz = s["columns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == "tstz")
+            .unwrap();
         assert_eq!(tstz["type"], "Timestamp(µs, \"UTC\")");
     }
 }
 
 fn mariadb(db: Option<&str>, sql: &str) -> String {
     let mut cmd = Command::new("mariadb");
-    cmd.args(["-h", "127.0.0.1", "-u", "root", "-N", "-B", "--init-command=SET time_zone='+00:00'"]);
+    cmd.args([
+        "-h",
+        "127.0.0.1",
+        "-u",
+        "root",
+        "-N",
+        "-B",
+        "--init-command=SET time_zone='+00:00'",
+    ]);
     if let Some(db) = db {
         cmd.args(["-D", db]);
     }
@@ -454,9 +574,18 @@ fn mariadb(db: Option<&str>, sql: &str) -> String {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(sql.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(sql.as_bytes())
+        .unwrap();
     let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "mariadb: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "mariadb: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -476,10 +605,13 @@ fn mysqldump_round_trips_every_value() {
         return;
     }
     let db = MyDb(unique("ferry_dumps"));
-    mariadb(None, &format!("CREATE DATABASE {} CHARACTER SET utf8mb4", db.0));
+    mariadb(
+        None,
+        &format!("CREATE DATABASE {} CHARACTER SET utf8mb4", db.0),
+    );
     mariadb(
         Some(&db.0),
-        r"CREATE TABLE llx_t (
+        r#"CREATE TABLE llx_t (
   rowid int(11) NOT NULL AUTO_INCREMENT, tiny tinyint(4), uns int unsigned, big bigint unsigned,
   price decimal(24,8), f double, note text, l1 varchar(20) CHARACTER SET latin1,
   d date, dt datetime(6), ts timestamp NULL DEFAULT NULL, bin varbinary(16), blb blob,
@@ -491,15 +623,21 @@ INSERT INTO llx_t VALUES
  (2, NULL, 0, 0, -0.00000001, NULL, '', '', NULL, NULL, NULL, '', NULL),
  (3, 0, NULL, NULL, 0, -2.5, NULL, NULL, '1000-01-01', '1970-01-01 00:00:00', NULL, NULL, REPEAT('x', 70000));
 CREATE TABLE other (id int PRIMARY KEY, v varchar(5));
-INSERT INTO other SELECT seq, CONCAT('v', seq) FROM seq_1_to_3000;",
+INSERT INTO other SELECT seq, CONCAT('v', seq) FROM seq_1_to_3000;"#,
     );
     let select = "SELECT rowid, IFNULL(tiny,'@NULL@'), IFNULL(uns,'@NULL@'), IFNULL(big,'@NULL@'), IFNULL(price,'@NULL@'), IFNULL(CAST(f AS CHAR),'@NULL@'), IFNULL(HEX(note),'@NULL@'), IFNULL(HEX(CONVERT(l1 USING utf8mb4)),'@NULL@'), IFNULL(DATEDIFF(d,'1970-01-01'),'@NULL@'), IFNULL(TIMESTAMPDIFF(MICROSECOND,'1970-01-01',dt),'@NULL@'), IFNULL(TIMESTAMPDIFF(MICROSECOND,'1970-01-01',ts),'@NULL@'), IFNULL(HEX(bin),'@NULL@'), IFNULL(HEX(blb),'@NULL@') FROM llx_t ORDER BY rowid";
     let server = mariadb(Some(&db.0), select);
     let dir = tempfile::tempdir().unwrap();
     for (name, flags) in [
         ("default.sql", &[][..]),
-        ("single.sql", &["--skip-extended-insert", "--complete-insert"][..]),
-        ("hex.sql", &["--hex-blob", "--default-character-set=latin1"][..]),
+        (
+            "single.sql",
+            &["--skip-extended-insert", "--complete-insert"][..],
+        ),
+        (
+            "hex.sql",
+            &["--hex-blob", "--default-character-set=latin1"][..],
+        ),
     ] {
         let file = dir.path().join(name);
         let st = Command::new("mariadb-dump")
@@ -511,7 +649,13 @@ INSERT INTO other SELECT seq, CONCAT('v', seq) FROM seq_1_to_3000;",
             .unwrap();
         assert!(st.success());
         let out = dir.path().join(format!("out-{name}"));
-        let res = ferry_ok(&["extract", file.to_str().unwrap(), "--out", out.to_str().unwrap(), "--json"]);
+        let res = ferry_ok(&[
+            "extract",
+            file.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--json",
+        ]);
         let got = report_rows(&serde_json::from_slice(&res.stdout).unwrap());
         assert_eq!(got["llx_t"], ("written".to_owned(), 3), "{name}");
         assert_eq!(got["other"], ("written".to_owned(), 3000), "{name}");
@@ -538,8 +682,12 @@ INSERT INTO other SELECT seq, CONCAT('v', seq) FROM seq_1_to_3000;",
             for (c, (x, y)) in a.iter().zip(&b).enumerate() {
                 let same = x == y
                     || norm_num(x) == norm_num(y)
-                    || x.parse::<f64>().is_ok_and(|v| Some(v) == y.parse::<f64>().ok());
-                assert!(same, "{name} row {r} column {c}: ferry {x:?} != server {y:?}");
+                    || x.parse::<f64>()
+                        .is_ok_and(|v| Some(v) == y.parse::<f64>().ok());
+                assert!(
+                    same,
+                    "{name} row {r} column {c}: ferry {x:?} != server {y:?}"
+                );
             }
         }
         assert_eq!(mine.len(), server.lines().count());
@@ -552,13 +700,22 @@ INSERT INTO other SELECT seq, CONCAT('v', seq) FROM seq_1_to_3000;",
 const GOOD: &str = "SET client_encoding = 'UTF8';\nCREATE TABLE public.first (id integer NOT NULL, t text);\n\
 COPY public.first (id, t) FROM stdin;\n1\ta\n2\tb\n\\.\n";
 
-fn extract_broken(dump: &[u8], name: &str) -> (serde_json::Value, String, PathBuf, tempfile::TempDir) {
+fn extract_broken(
+    dump: &[u8],
+    name: &str,
+) -> (serde_json::Value, String, PathBuf, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join(name);
     std::fs::write(&file, dump).unwrap();
     let out = dir.path().join("out");
     let res = ferry()
-        .args(["extract", file.to_str().unwrap(), "--out", out.to_str().unwrap(), "--json"])
+        .args([
+            "extract",
+            file.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--json",
+        ])
         .output()
         .unwrap();
     assert_eq!(res.status.code(), Some(1), "{}", stderr(&res));
@@ -572,8 +729,16 @@ fn check_broken(dump: &[u8], broken: &str, needle: &str, line: u64) {
     assert_eq!(got["public.first"], ("written".to_owned(), 2));
     assert_eq!(rows_of(&out.join("public.first")), 2);
     assert_eq!(got[broken].0, "failed");
-    assert!(!out.join(broken).exists(), "a broken table is not published");
-    let s = report["streams"].as_array().unwrap().iter().find(|s| s["name"] == broken).unwrap();
+    assert!(
+        !out.join(broken).exists(),
+        "a broken table is not published"
+    );
+    let s = report["streams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == broken)
+        .unwrap();
     let e = s["error"].as_str().unwrap();
     assert!(e.contains(needle), "{e}");
     assert!(e.contains(&format!("broken.sql:{line}")), "{e}");
@@ -585,18 +750,35 @@ fn broken_dumps_fail_only_the_broken_table_with_line_and_byte() {
     let second = "CREATE TABLE public.second (id integer, n numeric(5,2));\nCOPY public.second (id, n) FROM stdin;\n";
     // Truncated: the COPY block never ends.
     let truncated = format!("{GOOD}{second}1\t1.00\n2\t2.0");
-    check_broken(truncated.as_bytes(), "public.second", "unterminated COPY", 10);
+    check_broken(
+        truncated.as_bytes(),
+        "public.second",
+        "unterminated COPY",
+        10,
+    );
     // Garbage in the middle of a COPY block.
     let garbage = format!("{GOOD}{second}1\t1.00\n\u{1}\u{2}garbage\n\\.\n");
     check_broken(garbage.as_bytes(), "public.second", "fields", 11);
     // A value that does not fit.
     let bad = format!("{GOOD}{second}1\t1.00\n2\t1.234\n\\.\n");
-    check_broken(bad.as_bytes(), "public.second", "digits after the point", 11);
+    check_broken(
+        bad.as_bytes(),
+        "public.second",
+        "digits after the point",
+        11,
+    );
     // Garbage between statements.
     let between = format!("{GOOD}\u{7f}ELF binary junk;\n{second}1\t1.00\n\\.\n");
-    check_broken(between.as_bytes(), "public.second", "not an SQL statement", 7);
+    check_broken(
+        between.as_bytes(),
+        "public.second",
+        "not an SQL statement",
+        7,
+    );
     // An unknown type.
-    let unknown = format!("{GOOD}CREATE TABLE public.second (id integer, n frobnicator);\nCOPY public.second (id, n) FROM stdin;\n1\tx\n\\.\n");
+    let unknown = format!(
+        "{GOOD}CREATE TABLE public.second (id integer, n frobnicator);\nCOPY public.second (id, n) FROM stdin;\n1\tx\n\\.\n"
+    );
     check_broken(unknown.as_bytes(), "public.second", "unknown type", 7);
     // A wrong encoding: Latin-1 bytes in a UTF-8 dump.
     let mut enc = format!("{GOOD}{second}").into_bytes();
@@ -615,7 +797,10 @@ fn truncated_gzip_keeps_the_tables_before_the_cut() {
     let mut dump = GOOD.to_owned();
     dump.push_str("CREATE TABLE public.second (id integer, t text);\nCOPY public.second (id, t) FROM stdin;\n");
     for i in 0..200_000 {
-        dump.push_str(&format!("{i}\tsome text that compresses {}\n", i * 7919 % 104_729));
+        dump.push_str(&format!(
+            "{i}\tsome text that compresses {}\n",
+            i * 7919 % 104_729
+        ));
     }
     dump.push_str("\\.\n");
     let mut child = Command::new("gzip")
