@@ -5,6 +5,7 @@ use ferry_core::Registry;
 /// A registry with every connector of this build.
 pub fn registry() -> Registry {
     let mut registry = Registry::new();
+    ferry_dumps::register(&mut registry);
     ferry_files::register(&mut registry);
     registry
 }

@@ -5,6 +5,7 @@ mod util;
 
 mod crash;
 mod demo;
+mod dumps;
 mod errors;
 mod extract;
 mod readers;
