@@ -250,8 +250,7 @@ impl Scanner<'_> {
             | "COMMIT" | "START" | "END" | "REFRESH" | "SECURITY" | "TRUNCATE" | "UPDATE"
             | "DELETE" | "DO" | "WITH" | "ANALYZE" | "VACUUM" | "RESET" | "DELIMITER" | "FLUSH"
             | "SAVEPOINT" | "RELEASE" | "ROLLBACK" | "REINDEX" | "CLUSTER" | "NOTIFY"
-            | "IMPORT" | "DECLARE" | "PREPARE" | "EXECUTE" | "DEALLOCATE" | "CALL" | "SHOW"
-            | "" => {}
+            | "IMPORT" | "DECLARE" | "PREPARE" | "EXECUTE" | "DEALLOCATE" | "CALL" | "SHOW" => {}
             _ => {
                 let shown: String =
                     String::from_utf8_lossy(&body[..body.len().min(40)]).into_owned();
