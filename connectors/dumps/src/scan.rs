@@ -404,6 +404,11 @@ impl Scanner<'_> {
                 ]
                 .iter()
                 .any(|k| first.is(k))
+                // In PostgreSQL `key` or `index` may be a column name: a table
+                // constraint is followed by `(` or `KEY`, a column by its type.
+                && (self.dialect == Dialect::MySql
+                    || matches!(it.get(1), Some(Tok::Punct(b'(')))
+                    || it.get(1).is_some_and(|t| t.is("KEY")))
             {
                 continue;
             }
@@ -1093,8 +1098,8 @@ mod tests {
     #[test]
     fn pg_tables_types_keys_and_blocks() {
         let dump = "SET client_encoding = 'UTF8';\n\\restrict abc\nCREATE TYPE public.mood AS ENUM ('a');\n\
-CREATE TABLE public.\"Odd Name\" (\n    id integer NOT NULL,\n    amount numeric(12,2),\n    free numeric,\n    at timestamp with time zone,\n    tags text[],\n    m public.mood,\n    name character varying(64) DEFAULT 'x'::character varying NOT NULL\n);\n\
-COPY public.\"Odd Name\" (id, amount, free, at, tags, m, name) FROM stdin;\n1\t1.50\t3.14159\t\\N\t{a}\ta\tx\n2\t\\N\t-2\t2025-01-01 00:00:00+00\t{}\ta\ty\n\\.\n\
+CREATE TABLE public.\"Odd Name\" (\n    id integer NOT NULL,\n    key character varying,\n    amount numeric(12,2),\n    free numeric,\n    at timestamp with time zone,\n    tags text[],\n    m public.mood,\n    name character varying(64) DEFAULT 'x'::character varying NOT NULL\n);\n\
+COPY public.\"Odd Name\" (id, key, amount, free, at, tags, m, name) FROM stdin;\n1\tk\t1.50\t3.14159\t\\N\t{a}\ta\tx\n2\tk\t\\N\t-2\t2025-01-01 00:00:00+00\t{}\ta\ty\n\\.\n\
 ALTER TABLE ONLY public.\"Odd Name\"\n    ADD CONSTRAINT odd_pkey PRIMARY KEY (id);\n";
         let s = scan_str(dump, Dialect::Postgres);
         assert_eq!(s.tables.len(), 1);
@@ -1105,13 +1110,14 @@ ALTER TABLE ONLY public.\"Odd Name\"\n    ADD CONSTRAINT odd_pkey PRIMARY KEY (i
         assert!(t.error.is_none(), "{:?}", t.error);
         let tys: Vec<_> = t.columns.iter().map(|c| c.ty.clone()).collect();
         assert_eq!(tys[0], ColType::Int32);
-        assert_eq!(tys[1], ColType::Decimal(12, 2));
-        assert_eq!(tys[2], ColType::Decimal(38, 5));
-        assert_eq!(tys[4], ColType::List(Box::new(ColType::Text)));
-        assert_eq!(tys[5], ColType::Text);
-        assert!(!t.columns[6].nullable);
+        assert_eq!(tys[1], ColType::Text);
+        assert_eq!(tys[2], ColType::Decimal(12, 2));
+        assert_eq!(tys[3], ColType::Decimal(38, 5));
+        assert_eq!(tys[5], ColType::List(Box::new(ColType::Text)));
+        assert_eq!(tys[6], ColType::Text);
+        assert!(!t.columns[7].nullable);
         let b = &t.blocks[0];
-        assert!(dump[b.start as usize..b.end as usize].starts_with("1\t1.50"));
+        assert!(dump[b.start as usize..b.end as usize].starts_with("1\tk\t1.50"));
     }
 
     #[test]
