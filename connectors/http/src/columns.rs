@@ -61,9 +61,7 @@ impl Kind {
             Kind::Utf8 => DataType::Utf8,
             Kind::Date32 => DataType::Date32,
             Kind::Timestamp => DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
-            Kind::ListInt64 => {
-                DataType::List(Arc::new(Field::new("item", DataType::Int64, true)))
-            }
+            Kind::ListInt64 => DataType::List(Arc::new(Field::new("item", DataType::Int64, true))),
             Kind::ListUtf8 => DataType::List(Arc::new(Field::new("item", DataType::Utf8, true))),
             Kind::Binary => DataType::Binary,
         }
@@ -204,9 +202,9 @@ pub fn build_batch(
                     };
                     match text {
                         None => b.append_null(),
-                        Some(t) => b.append_value(
-                            decimal_at_scale(&t, *scale).map_err(|m| err(i, m))?,
-                        ),
+                        Some(t) => {
+                            b.append_value(decimal_at_scale(&t, *scale).map_err(|m| err(i, m))?)
+                        }
                     }
                 }
                 Arc::new(
@@ -385,7 +383,11 @@ fn expand_exponent(text: &str) -> Option<String> {
     } else if point as usize >= digits.len() {
         format!("{digits}{}", "0".repeat(point as usize - digits.len()))
     } else {
-        format!("{}.{}", &digits[..point as usize], &digits[point as usize..])
+        format!(
+            "{}.{}",
+            &digits[..point as usize],
+            &digits[point as usize..]
+        )
     };
     Some(if neg { format!("-{body}") } else { body })
 }
@@ -405,7 +407,11 @@ mod tests {
         assert_eq!(decimal_at_scale("2E+2", 2), Ok(20000));
         assert_eq!(decimal_at_scale("0.30000000000000004", 2), Ok(30));
         assert_eq!(decimal_at_scale("2.675000000000000", 2), Ok(268));
-        assert!(decimal_at_scale("1.234", 2).unwrap_err().contains("does not round"));
+        assert!(
+            decimal_at_scale("1.234", 2)
+                .unwrap_err()
+                .contains("does not round")
+        );
         assert!(decimal_at_scale("abc", 2).is_err());
     }
 
@@ -441,7 +447,9 @@ mod tests {
         assert!(b.column(1).is_null(1));
         assert_eq!(b.column(2).as_primitive::<Date32Type>().value(0), 20275);
         assert_eq!(
-            b.column(3).as_primitive::<TimestampMicrosecondType>().value(0),
+            b.column(3)
+                .as_primitive::<TimestampMicrosecondType>()
+                .value(0),
             1_735_787_045_000_000
         );
         assert_eq!(b.column(4).as_primitive::<Int64Type>().value(0), 7);
@@ -455,6 +463,9 @@ mod tests {
         let err = build_batch(&schema_of(&plan), &plan, &bad, "odoo h res.partner ids 1-2")
             .unwrap_err()
             .to_string();
-        assert!(err.contains("odoo h res.partner ids 1-2:2:1 (column \"id\")"), "{err}");
+        assert!(
+            err.contains("odoo h res.partner ids 1-2:2:1 (column \"id\")"),
+            "{err}"
+        );
     }
 }

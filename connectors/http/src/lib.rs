@@ -79,10 +79,10 @@ impl Auth {
             Auth::Bearer(s) => vec![s.clone()],
             Auth::Basic { user, password } => vec![
                 password.clone(),
-                Secret::new(base64::engine::general_purpose::STANDARD.encode(format!(
-                    "{user}:{}",
-                    password.expose()
-                ))),
+                Secret::new(
+                    base64::engine::general_purpose::STANDARD
+                        .encode(format!("{user}:{}", password.expose())),
+                ),
             ],
             Auth::OAuth2ClientCredentials { client_secret, .. } => vec![client_secret.clone()],
         }
@@ -243,7 +243,10 @@ impl RateLimiter {
         let mut starts = self.starts.lock().await;
         loop {
             let now = Instant::now();
-            while starts.front().is_some_and(|t| now.duration_since(*t) >= window) {
+            while starts
+                .front()
+                .is_some_and(|t| now.duration_since(*t) >= window)
+            {
                 starts.pop_front();
             }
             if starts.len() < self.limit {
@@ -305,11 +308,17 @@ impl HttpClient {
         let base = url::Url::parse(base).map_err(|e| {
             Error::config(
                 "url",
-                format!("invalid URL {:?}: {e}", ferry_core::redact::redact_spec(base)),
+                format!(
+                    "invalid URL {:?}: {e}",
+                    ferry_core::redact::redact_spec(base)
+                ),
             )
         })?;
         if !matches!(base.scheme(), "http" | "https") {
-            return Err(Error::config("url", "only http and https URLs are supported"));
+            return Err(Error::config(
+                "url",
+                "only http and https URLs are supported",
+            ));
         }
         let timeout = Duration::from_secs_f64(config.timeout_secs.max(0.001));
         let inner = reqwest::Client::builder()
@@ -520,7 +529,10 @@ impl HttpClient {
         serde_json::from_slice(body).map_err(|e| {
             self.error(
                 req,
-                format!("malformed JSON in the answer: {e}; body starts {:?}", snippet(body)),
+                format!(
+                    "malformed JSON in the answer: {e}; body starts {:?}",
+                    snippet(body)
+                ),
                 false,
             )
         })
@@ -714,10 +726,7 @@ impl HttpClient {
         if e.is_timeout() {
             self.counters.timeouts.fetch_add(1, Ordering::Relaxed);
             Attempt::Retry {
-                reason: format!(
-                    "no answer within the {}s timeout",
-                    self.config.timeout_secs
-                ),
+                reason: format!("no answer within the {}s timeout", self.config.timeout_secs),
                 retry_after: None,
             }
         } else {

@@ -90,9 +90,15 @@ mod tests {
         .collect::<Result<_>>()
         .unwrap();
         assert_eq!(pages, (0..10).collect::<Vec<_>>());
-        assert!(peak.load(Ordering::SeqCst) > 1, "pages were fetched concurrently");
+        assert!(
+            peak.load(Ordering::SeqCst) > 1,
+            "pages were fetched concurrently"
+        );
         assert!(peak.load(Ordering::SeqCst) <= 4);
-        assert!(calls.load(Ordering::SeqCst) <= 14, "at most 4 fetched past the end");
+        assert!(
+            calls.load(Ordering::SeqCst) <= 14,
+            "at most 4 fetched past the end"
+        );
     }
 
     #[tokio::test]

@@ -46,28 +46,30 @@ fn scripted(script: Vec<(u16, Option<&'static str>, u64)>) -> (Router, Arc<Seen>
     let app = Router::new()
         .route(
             "/api/items",
-            get(
-                move |State(seen): State<Arc<Seen>>, headers: HeaderMap| {
-                    let script = script.clone();
-                    async move {
-                        let n = seen.hits.fetch_add(1, Ordering::SeqCst);
-                        if let Some(a) = headers.get("authorization") {
-                            seen.auth.lock().unwrap().push(a.to_str().unwrap().to_owned());
-                        }
-                        let (status, retry_after, delay_ms) = script[n.min(script.len() - 1)];
-                        tokio::time::sleep(Duration::from_millis(delay_ms)).await;
-                        let mut resp: AxResponse = (
-                            StatusCode::from_u16(status).unwrap(),
-                            format!("{{\"n\": {n}}}"),
-                        )
-                            .into_response();
-                        if let Some(ra) = retry_after {
-                            resp.headers_mut().insert("retry-after", ra.parse().unwrap());
-                        }
-                        resp
+            get(move |State(seen): State<Arc<Seen>>, headers: HeaderMap| {
+                let script = script.clone();
+                async move {
+                    let n = seen.hits.fetch_add(1, Ordering::SeqCst);
+                    if let Some(a) = headers.get("authorization") {
+                        seen.auth
+                            .lock()
+                            .unwrap()
+                            .push(a.to_str().unwrap().to_owned());
                     }
-                },
-            ),
+                    let (status, retry_after, delay_ms) = script[n.min(script.len() - 1)];
+                    tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+                    let mut resp: AxResponse = (
+                        StatusCode::from_u16(status).unwrap(),
+                        format!("{{\"n\": {n}}}"),
+                    )
+                        .into_response();
+                    if let Some(ra) = retry_after {
+                        resp.headers_mut()
+                            .insert("retry-after", ra.parse().unwrap());
+                    }
+                    resp
+                }
+            }),
         )
         .with_state(seen.clone());
     (app, seen)
@@ -81,14 +83,22 @@ async fn retries_429_honouring_retry_after_then_succeeds() {
     let t = Instant::now();
     let v = client.send_json(&Request::get("/api/items")).await.unwrap();
     assert_eq!(v["n"].to_string(), "1");
-    assert!(t.elapsed() >= Duration::from_millis(950), "waited for Retry-After");
+    assert!(
+        t.elapsed() >= Duration::from_millis(950),
+        "waited for Retry-After"
+    );
     let s = client.stats();
     assert_eq!((s.requests, s.retries, s.throttled), (2, 1, 1));
 }
 
 #[tokio::test]
 async fn retries_5xx_and_timeouts_within_the_budget() {
-    let (app, seen) = scripted(vec![(500, None, 0), (503, None, 0), (200, None, 1000), (200, None, 0)]);
+    let (app, seen) = scripted(vec![
+        (500, None, 0),
+        (503, None, 0),
+        (200, None, 1000),
+        (200, None, 0),
+    ]);
     let base = serve(app).await;
     let client = HttpClient::new("test", &base, Auth::None, fast()).unwrap();
     let v = client.send_json(&Request::get("/api/items")).await.unwrap();
@@ -103,11 +113,16 @@ async fn an_exhausted_budget_names_system_endpoint_and_page() {
     let (app, seen) = scripted(vec![(503, None, 0)]);
     let base = serve(app).await;
     let client = HttpClient::new("odoo 127.0.0.1", &base, Auth::None, fast()).unwrap();
-    let req = Request::get("/api/items").query("offset", "500").page("offset 500");
+    let req = Request::get("/api/items")
+        .query("offset", "500")
+        .page("offset 500");
     let err = client.send(&req).await.unwrap_err();
     let msg = err.to_string();
     assert!(err.is_transient());
-    assert!(msg.starts_with("odoo 127.0.0.1 GET /api/items (offset 500): HTTP 503"), "{msg}");
+    assert!(
+        msg.starts_with("odoo 127.0.0.1 GET /api/items (offset 500): HTTP 503"),
+        "{msg}"
+    );
     assert!(msg.contains("gave up after 4 attempts"), "{msg}");
     assert_eq!(seen.hits.load(Ordering::SeqCst), 4);
 }
@@ -120,7 +135,10 @@ async fn client_errors_fail_at_once_and_accepted_statuses_pass() {
     let err = client.send(&Request::get("/api/items")).await.unwrap_err();
     assert!(!err.is_transient());
     assert!(err.to_string().contains("HTTP 404"));
-    let ok = client.send(&Request::get("/api/items").accept(404)).await.unwrap();
+    let ok = client
+        .send(&Request::get("/api/items").accept(404))
+        .await
+        .unwrap();
     assert_eq!(ok.status, 404);
     assert_eq!(seen.hits.load(Ordering::SeqCst), 2);
 }
@@ -154,8 +172,7 @@ async fn connection_refused_is_retried_then_reported() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     drop(listener);
-    let client =
-        HttpClient::new("test", &format!("http://{addr}"), Auth::None, fast()).unwrap();
+    let client = HttpClient::new("test", &format!("http://{addr}"), Auth::None, fast()).unwrap();
     let err = client.send(&Request::get("/x")).await.unwrap_err();
     assert!(err.is_transient());
     assert_eq!(client.stats().connection_errors, 4);
@@ -220,7 +237,10 @@ async fn the_rate_limit_holds_in_every_one_second_window() {
     for t in tasks {
         t.await.unwrap().unwrap();
     }
-    assert!(t.elapsed() >= Duration::from_secs(2), "25 requests at 10/s take 2 s");
+    assert!(
+        t.elapsed() >= Duration::from_secs(2),
+        "25 requests at 10/s take 2 s"
+    );
     let starts = seen.starts.lock().unwrap().clone();
     for (i, a) in starts.iter().enumerate() {
         let in_window = starts[i..]
@@ -381,6 +401,9 @@ fn secrets_from_env_or_file_name_only_the_source() {
     std::fs::create_dir_all(&dir).unwrap();
     let f = dir.join("pw");
     std::fs::write(&f, "s3cret\n").unwrap();
-    assert_eq!(secret_from(None, Some(&f)).unwrap().unwrap().expose(), "s3cret");
+    assert_eq!(
+        secret_from(None, Some(&f)).unwrap().unwrap().expose(),
+        "s3cret"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }

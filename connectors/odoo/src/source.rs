@@ -122,7 +122,9 @@ impl std::fmt::Debug for OdooSource {
 
 fn is_loopback(host: &str) -> bool {
     let h = host.trim_start_matches('[').trim_end_matches(']');
-    h == "localhost" || h.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+    h == "localhost"
+        || h.parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// One Odoo call, protocol-neutral: the model method with its keyword arguments
@@ -160,7 +162,10 @@ impl OdooSource {
             .and_then(|mut s| s.next())
             .filter(|s| !s.is_empty())
             .ok_or_else(|| {
-                Error::config(origin, format!("{display}: the database is missing (odoo+https://HOST/DB)"))
+                Error::config(
+                    origin,
+                    format!("{display}: the database is missing (odoo+https://HOST/DB)"),
+                )
             })?
             .to_owned();
         let decode = |s: &str| {
@@ -190,7 +195,9 @@ impl OdooSource {
                 None => {
                     return Err(Error::config(
                         origin,
-                        format!("{display}: no password or API key (put it in the URL, or set password_env, api_key_env or a *_file)"),
+                        format!(
+                            "{display}: no password or API key (put it in the URL, or set password_env, api_key_env or a *_file)"
+                        ),
                     ));
                 }
             },
@@ -255,7 +262,11 @@ impl OdooSource {
             .jsonrpc("common", "version", json!([]), "version")
             .await
             .ok()
-            .and_then(|v| v.get("server_version").and_then(Value::as_str).map(str::to_owned))
+            .and_then(|v| {
+                v.get("server_version")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+            })
             .unwrap_or_default();
         let major: u32 = version
             .split(|c: char| !c.is_ascii_digit())
@@ -380,7 +391,12 @@ impl OdooSource {
         names.sort();
         let mut plan = vec![ColumnPlan::new("id", "id", Kind::Int64)];
         for n in names {
-            for c in columns_of(n, &fields[n.as_str()], self.config.include_binary, self.config.monetary_scale) {
+            for c in columns_of(
+                n,
+                &fields[n.as_str()],
+                self.config.include_binary,
+                self.config.monetary_scale,
+            ) {
                 if !fields.contains_key(&c.name) || c.name == *n {
                     plan.push(c);
                 }
@@ -419,10 +435,18 @@ async fn call_odoo(
         )
         .page(page);
         req.headers.push(("X-Odoo-Database".into(), db.to_owned()));
-        for s in [400, 401, 403, 404, 422] {
+        for s in [400, 401, 403, 404, 422, 500] {
             req = req.accept(s);
         }
         let resp = client.send(&req).await?;
+        // Odoo answers application errors with 500 and a JSON body: not worth retrying.
+        // A 500 without one is a server failure: retried once more, then transient.
+        if resp.status == 500 && serde_json::from_slice::<Value>(&resp.body).is_err() {
+            let mut again = req.clone();
+            again.accept_status.retain(|s| *s != 500);
+            let resp = client.send(&again).await?;
+            return client.parse_json(&again, &resp.body);
+        }
         let v = client.parse_json(&req, &resp.body)?;
         if resp.status >= 400 {
             let msg = v.get("message").and_then(Value::as_str).unwrap_or("error");
@@ -598,8 +622,7 @@ impl Source for OdooSource {
                     if matches!(f.data_type(), arrow::datatypes::DataType::Utf8)
                         && schema.field_with_name(base).is_ok_and(|b| {
                             matches!(b.data_type(), arrow::datatypes::DataType::Int64)
-                        })
-                        && plan.iter().any(|c| c.key == base && c.index == Some(0)) =>
+                        }) =>
                 {
                     (base.to_owned(), Some(1))
                 }
@@ -630,7 +653,8 @@ impl Source for OdooSource {
                 c.index = Some(0);
             }
         }
-        if schema.field_with_name("write_date").is_ok() && !fields.iter().any(|f| f == "write_date") {
+        if schema.field_with_name("write_date").is_ok() && !fields.iter().any(|f| f == "write_date")
+        {
             fields.push("write_date".into());
         }
         let has_write_date = schema.field_with_name("write_date").is_ok();
@@ -670,37 +694,63 @@ impl Source for OdooSource {
                     let mut domain = incr.clone();
                     domain.push(json!(["id", ">", mark.after_id]));
                     let ids = call_odoo(
-                        &client, &db, &secret, protocol, uid, &ctx,
+                        &client,
+                        &db,
+                        &secret,
+                        protocol,
+                        uid,
+                        &ctx,
                         Call {
                             model: &model,
                             method: "search",
                             domain: Some(Value::Array(domain)),
-                            kwargs: [("limit".to_owned(), json!(id_page)), ("order".to_owned(), json!("id"))]
-                                .into_iter()
-                                .collect(),
+                            kwargs: [
+                                ("limit".to_owned(), json!(id_page)),
+                                ("order".to_owned(), json!("id")),
+                            ]
+                            .into_iter()
+                            .collect(),
                             page: format!("ids after {}", mark.after_id),
                         },
                     )
                     .await?;
-                    let ids: Vec<i64> = ids.as_array().map(|a| a.iter().filter_map(Value::as_i64).collect()).unwrap_or_default();
+                    let ids: Vec<i64> = ids
+                        .as_array()
+                        .map(|a| a.iter().filter_map(Value::as_i64).collect())
+                        .unwrap_or_default();
                     if ids.is_empty() {
                         break;
                     }
-                    let chunks: Vec<Vec<i64>> = ids.chunks(page_size).map(<[i64]>::to_vec).collect();
+                    let chunks: Vec<Vec<i64>> =
+                        ids.chunks(page_size).map(<[i64]>::to_vec).collect();
                     let mut pages_stream = futures::stream::iter(chunks.into_iter().map(|chunk| {
-                        let (client, db, secret, ctx, fields, model) =
-                            (client.clone(), db.clone(), secret.clone(), ctx.clone(), fields.clone(), model.clone());
+                        let (client, db, secret, ctx, fields, model) = (
+                            client.clone(),
+                            db.clone(),
+                            secret.clone(),
+                            ctx.clone(),
+                            fields.clone(),
+                            model.clone(),
+                        );
                         async move {
                             let label = format!("ids {}-{}", chunk[0], chunk[chunk.len() - 1]);
                             let v = call_odoo(
-                                &client, &db, &secret, protocol, uid, &ctx,
+                                &client,
+                                &db,
+                                &secret,
+                                protocol,
+                                uid,
+                                &ctx,
                                 Call {
                                     model: &model,
                                     method: "search_read",
                                     domain: Some(json!([["id", "in", chunk]])),
-                                    kwargs: [("fields".to_owned(), json!(*fields)), ("order".to_owned(), json!("id"))]
-                                        .into_iter()
-                                        .collect(),
+                                    kwargs: [
+                                        ("fields".to_owned(), json!(*fields)),
+                                        ("order".to_owned(), json!("id")),
+                                    ]
+                                    .into_iter()
+                                    .collect(),
                                     page: label.clone(),
                                 },
                             )
@@ -717,7 +767,10 @@ impl Source for OdooSource {
                                 return Err(Error::Remote {
                                     system: client.system().to_owned(),
                                     endpoint: format!("{model}.search_read ({label})"),
-                                    message: format!("expected a list of records, got {}", ferry_http::snippet(other.to_string().as_bytes())),
+                                    message: format!(
+                                        "expected a list of records, got {}",
+                                        ferry_http::snippet(other.to_string().as_bytes())
+                                    ),
                                     transient: false,
                                 });
                             }
@@ -726,13 +779,17 @@ impl Source for OdooSource {
                         for r in &mut records {
                             nulls_for_false(r, &bools);
                             let id = r.get("id").and_then(Value::as_i64).unwrap_or(0);
-                            let ts = r.get("write_date").and_then(Value::as_str).map(str::to_owned);
+                            let ts = r
+                                .get("write_date")
+                                .and_then(Value::as_str)
+                                .map(str::to_owned);
                             mark.observe(id, ts.as_deref());
                         }
                         if let Some(since) = mark.since.as_deref() {
                             records.retain(|r| {
                                 let id = r.get("id").and_then(Value::as_i64).unwrap_or(0);
-                                !(r.get("write_date").and_then(Value::as_str) == Some(since) && since_ids.contains(&id))
+                                !(r.get("write_date").and_then(Value::as_str) == Some(since)
+                                    && since_ids.contains(&id))
                             });
                         }
                         mark.after_id = chunk[chunk.len() - 1];
@@ -746,7 +803,11 @@ impl Source for OdooSource {
                         }
                         if pages % every == 0 {
                             let cp = serde_json::to_value(&mark).unwrap_or(Value::Null);
-                            if tx.send(Ok(SourceEvent::Checkpoint(Checkpoint(cp)))).await.is_err() {
+                            if tx
+                                .send(Ok(SourceEvent::Checkpoint(Checkpoint(cp))))
+                                .await
+                                .is_err()
+                            {
                                 return Ok(());
                             }
                         }

@@ -24,9 +24,7 @@ pub fn columns_of(
             Some(s) if s <= 30 => Kind::Decimal(s as u8),
             _ => Kind::Float64,
         },
-        "char" | "text" | "html" | "selection" | "reference" | "json" | "properties" => {
-            Kind::Utf8
-        }
+        "char" | "text" | "html" | "selection" | "reference" | "json" | "properties" => Kind::Utf8,
         "date" => Kind::Date32,
         "datetime" => Kind::Timestamp,
         "one2many" | "many2many" => Kind::ListInt64,
@@ -68,13 +66,19 @@ mod tests {
     fn odoo_types_map_exactly() {
         let one = |d: Value| columns_of("f", &d, false, 4);
         assert_eq!(one(json!({"type": "monetary"}))[0].kind, Kind::Decimal(4));
-        assert_eq!(one(json!({"type": "float", "digits": [16, 3]}))[0].kind, Kind::Decimal(3));
+        assert_eq!(
+            one(json!({"type": "float", "digits": [16, 3]}))[0].kind,
+            Kind::Decimal(3)
+        );
         assert_eq!(one(json!({"type": "float"}))[0].kind, Kind::Float64);
         let m2o = one(json!({"type": "many2one"}));
         assert_eq!(m2o.len(), 2);
         assert_eq!((m2o[1].name.as_str(), m2o[1].index), ("f_name", Some(1)));
         assert!(one(json!({"type": "binary"})).is_empty());
-        assert_eq!(columns_of("f", &json!({"type": "binary"}), true, 4)[0].kind, Kind::Binary);
+        assert_eq!(
+            columns_of("f", &json!({"type": "binary"}), true, 4)[0].kind,
+            Kind::Binary
+        );
         let mut r = json!({"a": false, "b": false, "c": [1, "x"]});
         nulls_for_false(&mut r, &["b".to_owned()]);
         assert_eq!(r, json!({"a": null, "b": false, "c": [1, "x"]}));

@@ -86,8 +86,16 @@ fn eval(r: &Value, items: &[Value], pos: usize) -> (bool, usize) {
                 ">" => cmp.is_gt(),
                 ">=" => cmp.is_ge(),
                 "=" => cmp.is_eq(),
-                "in" => v.as_array().unwrap().iter().any(|i| i.as_i64() == x.as_i64()),
-                "not in" => !v.as_array().unwrap().iter().any(|i| i.as_i64() == x.as_i64()),
+                "in" => v
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|i| i.as_i64() == x.as_i64()),
+                "not in" => !v
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|i| i.as_i64() == x.as_i64()),
                 _ => panic!("operator {op}"),
             };
             (ok, pos + 1)
@@ -114,7 +122,11 @@ fn fields() -> Value {
 impl Odoo {
     fn new(n: i64) -> Arc<Self> {
         Arc::new(Odoo {
-            partners: Mutex::new((1..=n).map(|i| partner(i * 2, "2026-11-29 02:51:15")).collect()),
+            partners: Mutex::new(
+                (1..=n)
+                    .map(|i| partner(i * 2, "2026-11-29 02:51:15"))
+                    .collect(),
+            ),
             faults: Mutex::new(VecDeque::new()),
             insert_at: Mutex::new(None),
             reads: AtomicUsize::new(0),
@@ -135,12 +147,22 @@ impl Odoo {
     }
 
     /// Runs one model method; Err = (exception name, message).
-    fn run(&self, model: &str, method: &str, domain: Value, kw: &Value) -> Result<Value, (String, String)> {
+    fn run(
+        &self,
+        model: &str,
+        method: &str,
+        domain: Value,
+        kw: &Value,
+    ) -> Result<Value, (String, String)> {
         match (model, method) {
             ("res.company", "search") => Ok(json!([1, 2])),
-            ("ir.model", "search_read") => Ok(json!([{"id": 1, "model": "account.move"}, {"id": 2, "model": "res.partner"}])),
-            ("account.move", _) => Err(("odoo.exceptions.AccessError".into(),
-                "You are not allowed to access 'Journal Entry' (account.move) records.".into())),
+            ("ir.model", "search_read") => {
+                Ok(json!([{"id": 1, "model": "account.move"}, {"id": 2, "model": "res.partner"}]))
+            }
+            ("account.move", _) => Err((
+                "odoo.exceptions.AccessError".into(),
+                "You are not allowed to access 'Journal Entry' (account.move) records.".into(),
+            )),
             ("res.partner", "fields_get") => Ok(fields()),
             ("res.partner", "search_count") => Ok(json!(self.partners.lock().unwrap().len())),
             ("res.partner", "search") => {
@@ -148,7 +170,11 @@ impl Odoo {
                 assert_eq!(kw["context"]["allowed_company_ids"], json!([1, 2]));
                 let limit = kw["limit"].as_u64().unwrap_or(u64::MAX) as usize;
                 let ps = self.partners.lock().unwrap();
-                let mut ids: Vec<i64> = ps.iter().filter(|r| self.matches(r, &domain)).map(|r| r["id"].as_i64().unwrap()).collect();
+                let mut ids: Vec<i64> = ps
+                    .iter()
+                    .filter(|r| self.matches(r, &domain))
+                    .map(|r| r["id"].as_i64().unwrap())
+                    .collect();
                 ids.sort();
                 ids.truncate(limit);
                 Ok(json!(ids))
@@ -159,36 +185,66 @@ impl Odoo {
                     && at == n
                 {
                     let mut ps = self.partners.lock().unwrap();
-                    let max = ps.iter().map(|r| r["id"].as_i64().unwrap()).max().unwrap_or(0);
+                    let max = ps
+                        .iter()
+                        .map(|r| r["id"].as_i64().unwrap())
+                        .max()
+                        .unwrap_or(0);
                     for i in 1..=count as i64 {
                         ps.push(partner(max + i, "2026-11-29 03:00:00"));
                     }
                 }
-                let wanted: Vec<String> = kw["fields"].as_array().unwrap().iter().map(|f| f.as_str().unwrap().to_owned()).collect();
+                let wanted: Vec<String> = kw["fields"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|f| f.as_str().unwrap().to_owned())
+                    .collect();
                 for f in &wanted {
                     if fields().get(f).is_none() {
-                        return Err(("ValueError".into(), format!("Invalid field '{f}' on model 'res.partner'")));
+                        return Err((
+                            "ValueError".into(),
+                            format!("Invalid field '{f}' on model 'res.partner'"),
+                        ));
                     }
                 }
                 let ps = self.partners.lock().unwrap();
-                let mut out: Vec<Value> = ps.iter().filter(|r| self.matches(r, &domain)).map(|r| {
-                    let mut o = serde_json::Map::new();
-                    o.insert("id".into(), r["id"].clone());
-                    for f in &wanted { o.insert(f.clone(), r[f.as_str()].clone()); }
-                    Value::Object(o)
-                }).collect();
+                let mut out: Vec<Value> = ps
+                    .iter()
+                    .filter(|r| self.matches(r, &domain))
+                    .map(|r| {
+                        let mut o = serde_json::Map::new();
+                        o.insert("id".into(), r["id"].clone());
+                        for f in &wanted {
+                            o.insert(f.clone(), r[f.as_str()].clone());
+                        }
+                        Value::Object(o)
+                    })
+                    .collect();
                 out.sort_by_key(|r| r["id"].as_i64());
                 Ok(Value::Array(out))
             }
-            _ => Err(("odoo.exceptions.UserError".into(), format!("Object {model} doesn't exist"))),
+            _ => Err((
+                "odoo.exceptions.UserError".into(),
+                format!("Object {model} doesn't exist"),
+            )),
         }
     }
 
     async fn fault(&self) -> Option<Response> {
         let f = self.faults.lock().unwrap().pop_front()?;
         Some(match f {
-            Fault::TooMany => (StatusCode::TOO_MANY_REQUESTS, [("retry-after", "1")], "Too Many Requests").into_response(),
-            Fault::ServerError => (StatusCode::INTERNAL_SERVER_ERROR, "<html>Internal Server Error</html>").into_response(),
+            Fault::TooMany => (
+                StatusCode::TOO_MANY_REQUESTS,
+                [("retry-after", "1")],
+                "Too Many Requests",
+            )
+                .into_response(),
+            Fault::ServerError => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "<html>Internal Server Error</html>",
+            )
+                .into_response(),
             Fault::Slow => {
                 tokio::time::sleep(Duration::from_millis(1500)).await;
                 "{}".into_response()
@@ -215,11 +271,20 @@ async fn jsonrpc(State(odoo): State<Arc<Odoo>>, body: String) -> Response {
         axum::Json(body).into_response()
     };
     match (p["service"].as_str(), p["method"].as_str()) {
-        (Some("common"), Some("version")) => reply(Ok(json!({"server_version": "19.0", "server_version_info": [19, 0, 0, "final", 0, ""], "server_serie": "19.0", "protocol_version": 1}))),
-        (Some("common"), Some("authenticate")) => reply(Ok(if args[2] == json!(PASSWORD) { json!(2) } else { json!(false) })),
+        (Some("common"), Some("version")) => reply(Ok(
+            json!({"server_version": "19.0", "server_version_info": [19, 0, 0, "final", 0, ""], "server_serie": "19.0", "protocol_version": 1}),
+        )),
+        (Some("common"), Some("authenticate")) => reply(Ok(if args[2] == json!(PASSWORD) {
+            json!(2)
+        } else {
+            json!(false)
+        })),
         (Some("object"), Some("execute_kw")) => {
             if args[2] != json!(PASSWORD) {
-                return reply(Err(("odoo.exceptions.AccessDenied".into(), "Access Denied".into())));
+                return reply(Err((
+                    "odoo.exceptions.AccessDenied".into(),
+                    "Access Denied".into(),
+                )));
             }
             if args[4] == json!("search_read")
                 && let Some(resp) = odoo.fault().await
@@ -227,15 +292,28 @@ async fn jsonrpc(State(odoo): State<Arc<Odoo>>, body: String) -> Response {
                 return resp;
             }
             let domain = args[5].get(0).cloned().unwrap_or(json!([]));
-            reply(odoo.run(args[3].as_str().unwrap(), args[4].as_str().unwrap(), domain, &args[6]))
+            reply(odoo.run(
+                args[3].as_str().unwrap(),
+                args[4].as_str().unwrap(),
+                domain,
+                &args[6],
+            ))
         }
         _ => reply(Err(("KeyError".into(), "unknown service".into()))),
     }
 }
 
-async fn json2(State(odoo): State<Arc<Odoo>>, Path((model, method)): Path<(String, String)>, headers: HeaderMap, body: String) -> Response {
+async fn json2(
+    State(odoo): State<Arc<Odoo>>,
+    Path((model, method)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
     odoo.requests.fetch_add(1, Ordering::SeqCst);
-    let auth = headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or("");
+    let auth = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     if auth != format!("bearer {API_KEY}") {
         return (StatusCode::UNAUTHORIZED, axum::Json(json!({"name": "werkzeug.exceptions.Unauthorized", "message": "Invalid apikey", "arguments": ["Invalid apikey", 401], "context": {}}))).into_response();
     }
@@ -249,7 +327,13 @@ async fn json2(State(odoo): State<Arc<Odoo>>, Path((model, method)): Path<(Strin
     let domain = kw.get("domain").cloned().unwrap_or(json!([]));
     match odoo.run(&model, &method, domain, &kw) {
         Ok(v) => axum::Json(v).into_response(),
-        Err((name, message)) => (StatusCode::INTERNAL_SERVER_ERROR, axum::Json(json!({"name": name, "message": message, "arguments": [message], "context": {}}))).into_response(),
+        Err((name, message)) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            axum::Json(
+                json!({"name": name, "message": message, "arguments": [message], "context": {}}),
+            ),
+        )
+            .into_response(),
     }
 }
 
@@ -291,13 +375,29 @@ struct Read {
 
 async fn read_all(src: &OdooSource, model: &str, options: ReadOptions) -> Read {
     let catalog = src.discover().await.unwrap();
-    let spec = catalog.streams.iter().find(|s| s.name == model).unwrap().clone();
+    let spec = catalog
+        .streams
+        .iter()
+        .find(|s| s.name == model)
+        .unwrap()
+        .clone();
     let mut events = src.read(&spec, options).await.unwrap();
-    let mut out = Read { ids: vec![], batches: vec![], checkpoints: vec![], error: None };
+    let mut out = Read {
+        ids: vec![],
+        batches: vec![],
+        checkpoints: vec![],
+        error: None,
+    };
     while let Some(e) = events.next().await {
         match e {
             Ok(SourceEvent::Batch(b)) => {
-                out.ids.extend(b.column(0).as_primitive::<Int64Type>().values().iter().copied());
+                out.ids.extend(
+                    b.column(0)
+                        .as_primitive::<Int64Type>()
+                        .values()
+                        .iter()
+                        .copied(),
+                );
                 out.batches.push(b);
             }
             Ok(SourceEvent::Checkpoint(c)) => out.checkpoints.push(c),
@@ -316,14 +416,33 @@ async fn discovers_types_and_skips_unreadable_models() {
     let names: Vec<&str> = catalog.streams.iter().map(|s| s.name.as_str()).collect();
     assert_eq!(names, ["res.partner"]);
     let skipped = catalog.metadata["models_skipped"].to_string();
-    assert!(skipped.contains("account.move") && skipped.contains("AccessError"), "{skipped}");
+    assert!(
+        skipped.contains("account.move") && skipped.contains("AccessError"),
+        "{skipped}"
+    );
     let spec = &catalog.streams[0];
-    let cols: Vec<String> = spec.schema.fields().iter().map(|f| format!("{}:{}", f.name(), f.data_type())).collect();
-    assert_eq!(cols, [
-        "id:Int64", "active:Boolean", "category_id:List(Int64)", "comment:Utf8",
-        "country_id:Int64", "country_id_name:Utf8", "credit_limit:Decimal128(38, 4)",
-        "is_company:Boolean", "name:Utf8", "write_date:Timestamp(µs, \"UTC\")",
-    ].map(String::from));
+    let cols: Vec<String> = spec
+        .schema
+        .fields()
+        .iter()
+        .map(|f| format!("{}:{}", f.name(), f.data_type()))
+        .collect();
+    assert_eq!(
+        cols,
+        [
+            "id:Int64",
+            "active:Boolean",
+            "category_id:List(Int64)",
+            "comment:Utf8",
+            "country_id:Int64",
+            "country_id_name:Utf8",
+            "credit_limit:Decimal128(38, 4)",
+            "is_company:Boolean",
+            "name:Utf8",
+            "write_date:Timestamp(µs, \"UTC\")",
+        ]
+        .map(String::from)
+    );
     assert_eq!(spec.cursor_field.as_deref(), Some("write_date"));
     assert_eq!(spec.row_estimate, Some(5));
 }
@@ -344,9 +463,15 @@ async fn reads_every_page_with_exact_values_and_no_false() {
     assert_eq!(credit.as_primitive::<Decimal128Type>().value(0), 22500);
     assert!(credit.is_null(3));
     assert!(col("country_id").is_null(2) && col("country_id_name").is_null(2));
-    assert_eq!(col("country_id_name").as_string::<i32>().value(0), "United States");
+    assert_eq!(
+        col("country_id_name").as_string::<i32>().value(0),
+        "United States"
+    );
     assert!(col("comment").is_null(0), "false in a text field is NULL");
-    assert!(!col("is_company").is_null(0), "false in a boolean field stays false");
+    assert!(
+        !col("is_company").is_null(0),
+        "false in a boolean field stays false"
+    );
     assert_eq!(r.checkpoints.last().unwrap().0["after_id"], json!(190));
 }
 
@@ -379,25 +504,56 @@ async fn the_second_incremental_run_fetches_only_changes() {
         ps.push(next);
     }
     let before = odoo.reads.load(Ordering::SeqCst);
-    let second = read_all(&src, "res.partner", ReadOptions { resume: None, since: Some(mark) }).await;
+    let second = read_all(
+        &src,
+        "res.partner",
+        ReadOptions {
+            resume: None,
+            since: Some(mark),
+        },
+    )
+    .await;
     assert_eq!(second.error, None);
     assert_eq!(second.ids, [10, 1000]);
-    assert_eq!(odoo.reads.load(Ordering::SeqCst) - before, 1, "one page of changes");
-    let third = read_all(&src, "res.partner", ReadOptions { resume: None, since: second.checkpoints.last().cloned() }).await;
+    assert_eq!(
+        odoo.reads.load(Ordering::SeqCst) - before,
+        1,
+        "one page of changes"
+    );
+    let third = read_all(
+        &src,
+        "res.partner",
+        ReadOptions {
+            resume: None,
+            since: second.checkpoints.last().cloned(),
+        },
+    )
+    .await;
     assert!(third.ids.is_empty(), "nothing changed: {:?}", third.ids);
 }
 
 #[tokio::test]
 async fn faults_within_the_budget_are_survived_and_counted() {
     let odoo = Odoo::new(50);
-    odoo.faults.lock().unwrap().extend([Fault::TooMany, Fault::ServerError, Fault::Slow, Fault::ServerError]);
+    odoo.faults.lock().unwrap().extend([
+        Fault::TooMany,
+        Fault::ServerError,
+        Fault::Slow,
+        Fault::ServerError,
+    ]);
     let addr = serve(odoo.clone()).await;
-    let src = OdooSource::new(config(&addr)).unwrap();
+    let mut cfg = config(&addr);
+    cfg.http.max_retries = 5;
+    let src = OdooSource::new(cfg).unwrap();
     let r = read_all(&src, "res.partner", ReadOptions::default()).await;
     assert_eq!(r.error, None);
     assert_eq!(r.ids.len(), 50);
     let s = src.client().stats();
-    assert_eq!((s.throttled, s.server_errors, s.timeouts), (1, 2, 1), "{s:?}");
+    assert_eq!(
+        (s.throttled, s.server_errors, s.timeouts),
+        (1, 2, 1),
+        "{s:?}"
+    );
     assert_eq!(s.retries, 4);
 }
 
@@ -429,22 +585,35 @@ async fn an_exhausted_budget_names_endpoint_and_page_and_keeps_what_was_complete
     let msg = e.to_string();
     assert!(e.is_transient());
     assert!(msg.starts_with("odoo 127.0.0.1:"), "{msg}");
-    assert!(msg.contains("POST /jsonrpc (res.partner.search_read, ids "), "{msg}");
+    assert!(
+        msg.contains("POST /jsonrpc (res.partner.search_read, ids "),
+        "{msg}"
+    );
     assert!(msg.contains("gave up after 4 attempts"), "{msg}");
     assert!(!msg.contains(PASSWORD));
     assert!(rows < 50);
     // Each checkpoint covers exactly the rows delivered before it (ids are 2, 4, 6, ...):
     // a rerun from the last one reads the rest, without gap or duplicate.
-    let (done, cp) = checkpoints.last().cloned().expect("a checkpoint before the failure");
+    let (done, cp) = checkpoints
+        .last()
+        .cloned()
+        .expect("a checkpoint before the failure");
     assert_eq!(cp.0["after_id"], json!(done * 2));
     odoo.faults.lock().unwrap().clear();
-    let resumed = read_all(&OdooSource::new(config(&addr)).unwrap(), "res.partner", ReadOptions {
-        resume: Some(cp),
-        since: None,
-    })
+    let resumed = read_all(
+        &OdooSource::new(config(&addr)).unwrap(),
+        "res.partner",
+        ReadOptions {
+            resume: Some(cp),
+            since: None,
+        },
+    )
     .await;
     assert_eq!(resumed.error, None);
-    assert_eq!(resumed.ids, ((done as i64 + 1)..=50).map(|i| i * 2).collect::<Vec<_>>());
+    assert_eq!(
+        resumed.ids,
+        ((done as i64 + 1)..=50).map(|i| i * 2).collect::<Vec<_>>()
+    );
 }
 
 #[tokio::test]
@@ -472,7 +641,10 @@ async fn json2_with_an_api_key() {
     })
     .unwrap();
     let err = bad.discover().await.unwrap_err().to_string();
-    assert!(err.contains("HTTP 401") && err.contains("Invalid apikey"), "{err}");
+    assert!(
+        err.contains("HTTP 401") && err.contains("Invalid apikey"),
+        "{err}"
+    );
     assert!(!err.contains("key-wrong-999999"), "{err}");
 }
 
@@ -493,13 +665,19 @@ async fn a_wrong_password_is_a_clear_error_without_the_password() {
 
 #[tokio::test]
 async fn malformed_json_names_the_page() {
-    let app = Router::new().route("/jsonrpc", post(|| async { "{\"jsonrpc\": \"2.0\", \"result\": [1," }));
+    let app = Router::new().route(
+        "/jsonrpc",
+        post(|| async { "{\"jsonrpc\": \"2.0\", \"result\": [1," }),
+    );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap().to_string();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     let src = OdooSource::new(config(&addr)).unwrap();
     let err = src.discover().await.unwrap_err().to_string();
-    assert!(err.contains("malformed JSON") && err.contains("authenticate"), "{err}");
+    assert!(
+        err.contains("malformed JSON") && err.contains("authenticate"),
+        "{err}"
+    );
 }
 
 fn key_file(name: &str, key: &str) -> std::path::PathBuf {

@@ -108,12 +108,14 @@ impl TrytonSource {
     pub fn new(config: TrytonConfig) -> Result<Self> {
         let display = redact_spec(&config.url);
         let origin = "tryton url";
-        let raw = config
-            .url
-            .strip_prefix("tryton+")
-            .ok_or_else(|| Error::config(origin, format!("{display}: expected tryton+https://HOST/DB")))?;
-        let url = url::Url::parse(raw)
-            .map_err(|e| Error::config(origin, format!("{display}: {e}")))?;
+        let raw = config.url.strip_prefix("tryton+").ok_or_else(|| {
+            Error::config(
+                origin,
+                format!("{display}: expected tryton+https://HOST/DB"),
+            )
+        })?;
+        let url =
+            url::Url::parse(raw).map_err(|e| Error::config(origin, format!("{display}: {e}")))?;
         let host = url.host_str().unwrap_or("").to_owned();
         if url.scheme() == "http" && !is_loopback(&host) {
             return Err(Error::config(
@@ -125,7 +127,12 @@ impl TrytonSource {
             .path_segments()
             .and_then(|mut s| s.next())
             .filter(|s| !s.is_empty())
-            .ok_or_else(|| Error::config(origin, format!("{display}: the database is missing (tryton+https://HOST/DB)")))?
+            .ok_or_else(|| {
+                Error::config(
+                    origin,
+                    format!("{display}: the database is missing (tryton+https://HOST/DB)"),
+                )
+            })?
             .to_owned();
         let decode = |s: &str| {
             url::form_urlencoded::parse(format!("x={s}").as_bytes())
@@ -148,7 +155,9 @@ impl TrytonSource {
                 None => {
                     return Err(Error::config(
                         origin,
-                        format!("{display}: no password (put it in the URL, or set password_env or password_file)"),
+                        format!(
+                            "{display}: no password (put it in the URL, or set password_env or password_file)"
+                        ),
                     ));
                 }
             },
@@ -206,7 +215,10 @@ impl TrytonSource {
         if resp.status == 401 || resp.status == 403 {
             return Err(self.client.error(
                 &req,
-                format!("login refused for user {:?} (HTTP {}): wrong user or password", self.user, resp.status),
+                format!(
+                    "login refused for user {:?} (HTTP {}): wrong user or password",
+                    self.user, resp.status
+                ),
                 false,
             ));
         }
@@ -218,24 +230,35 @@ impl TrytonSource {
         ) else {
             return Err(self.client.error(
                 &req,
-                format!("login refused for user {:?}: wrong user or password", self.user),
+                format!(
+                    "login refused for user {:?}: wrong user or password",
+                    self.user
+                ),
                 false,
             ));
         };
-        let token = base64::engine::general_purpose::STANDARD
-            .encode(format!("{}:{uid}:{key}", self.user));
+        let token =
+            base64::engine::general_purpose::STANDARD.encode(format!("{}:{uid}:{key}", self.user));
         self.client.add_secret(Secret::new(key));
         self.client
             .set_session("Authorization", Secret::new(format!("Session {token}")))
             .await;
         let prefs = self
-            .call("model.res.user.get_preferences", json!([true, {}]), "preferences")
+            .call(
+                "model.res.user.get_preferences",
+                json!([true, {}]),
+                "preferences",
+            )
             .await?;
         let mut context = json!({"active_test": false, "language": self.config.language});
         if let Some(c) = prefs.get("company").filter(|c| !c.is_null()) {
             context["company"] = c.clone();
         }
-        tracing::info!(system = self.client.system(), user = self.user, "Logged in.");
+        tracing::info!(
+            system = self.client.system(),
+            user = self.user,
+            "Logged in."
+        );
         Ok(Session { context })
     }
 
@@ -260,7 +283,11 @@ impl TrytonSource {
 
     async fn describe_model(&self, model: String, context: Value) -> Result<Option<StreamSpec>> {
         let fields = self
-            .call(&format!("model.{model}.fields_get"), json!([[], context]), "schema")
+            .call(
+                &format!("model.{model}.fields_get"),
+                json!([[], context]),
+                "schema",
+            )
             .await?;
         let Some(fields) = fields.as_object() else {
             return Ok(None);
@@ -457,7 +484,11 @@ impl Source for TrytonSource {
                     if let Some(ts) = mark.since_ts.as_deref().filter(|_| has_dates)
                         && let Some(obj) = datetime_object(ts)
                     {
-                        domain.push(json!(["OR", ["write_date", ">=", obj], ["create_date", ">=", obj]]));
+                        domain.push(json!([
+                            "OR",
+                            ["write_date", ">=", obj],
+                            ["create_date", ">=", obj]
+                        ]));
                     }
                     let label = format!("ids after {}", mark.after_id);
                     let req = Request::post_json(
@@ -469,7 +500,13 @@ impl Source for TrytonSource {
                     let v = client.send_json(&req).await?;
                     let mut records = match rpc_result(&client, &req, v)? {
                         Value::Array(a) => a,
-                        _ => return Err(client.error(&req, "search_read did not return a list", false)),
+                        _ => {
+                            return Err(client.error(
+                                &req,
+                                "search_read did not return a list",
+                                false,
+                            ));
+                        }
                     };
                     pages += 1;
                     let n = records.len();
@@ -480,7 +517,11 @@ impl Source for TrytonSource {
                             client.error(&req, "a record without an integer id", false)
                         })?;
                         if id <= last_id {
-                            return Err(client.error(&req, format!("ids out of order ({id} after {last_id})"), false));
+                            return Err(client.error(
+                                &req,
+                                format!("ids out of order ({id} after {last_id})"),
+                                false,
+                            ));
                         }
                         last_id = id;
                         let ts = r
@@ -515,7 +556,11 @@ impl Source for TrytonSource {
                     }
                     if pages % every as u64 == 0 {
                         let cp = serde_json::to_value(&mark).unwrap_or(Value::Null);
-                        if tx.send(Ok(SourceEvent::Checkpoint(Checkpoint(cp)))).await.is_err() {
+                        if tx
+                            .send(Ok(SourceEvent::Checkpoint(Checkpoint(cp))))
+                            .await
+                            .is_err()
+                        {
                             return Ok(());
                         }
                     }
@@ -570,7 +615,10 @@ mod tests {
         })
         .unwrap_err()
         .to_string();
-        assert!(err.contains("only for loopback") && !err.contains("s3cret-pw"), "{err}");
+        assert!(
+            err.contains("only for loopback") && !err.contains("s3cret-pw"),
+            "{err}"
+        );
         let err = TrytonSource::new(TrytonConfig {
             url: "tryton+https://admin@erp.example.com/ferry".into(),
             ..Default::default()

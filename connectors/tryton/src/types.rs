@@ -34,9 +34,7 @@ pub fn kind_of(def: &Value, include_binary: bool) -> Option<Kind> {
             None if ttype == "numeric" => Kind::Decimal(DYNAMIC_SCALE),
             None => Kind::Float64,
         },
-        "char" | "text" | "selection" | "reference" | "time" | "dict" | "fmany2one" => {
-            Kind::Utf8
-        }
+        "char" | "text" | "selection" | "reference" | "time" | "dict" | "fmany2one" => Kind::Utf8,
         "multiselection" => Kind::ListUtf8,
         "one2many" | "many2many" => Kind::ListInt64,
         "date" => Kind::Date32,
@@ -169,8 +167,14 @@ mod tests {
     #[test]
     fn field_types_map_to_exact_arrow_kinds() {
         let k = |d: Value| kind_of(&d, false);
-        assert_eq!(k(json!({"type": "numeric", "digits": "[16, 4]"})), Some(Kind::Decimal(4)));
-        assert_eq!(k(json!({"type": "numeric", "digits": "[null, 2]"})), Some(Kind::Decimal(2)));
+        assert_eq!(
+            k(json!({"type": "numeric", "digits": "[16, 4]"})),
+            Some(Kind::Decimal(4))
+        );
+        assert_eq!(
+            k(json!({"type": "numeric", "digits": "[null, 2]"})),
+            Some(Kind::Decimal(2))
+        );
         assert_eq!(
             k(json!({"type": "float", "digits": "{\"__class__\": \"Get\"}"})),
             Some(Kind::Decimal(DYNAMIC_SCALE))
@@ -179,7 +183,10 @@ mod tests {
         assert_eq!(k(json!({"type": "many2one"})), Some(Kind::Int64));
         assert_eq!(k(json!({"type": "one2many"})), Some(Kind::ListInt64));
         assert_eq!(k(json!({"type": "binary"})), None);
-        assert_eq!(kind_of(&json!({"type": "binary"}), true), Some(Kind::Binary));
+        assert_eq!(
+            kind_of(&json!({"type": "binary"}), true),
+            Some(Kind::Binary)
+        );
         assert_eq!(k(json!({"type": "datetime"})), Some(Kind::Timestamp));
     }
 }
