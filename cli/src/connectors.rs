@@ -6,6 +6,7 @@ use ferry_core::Registry;
 pub fn registry() -> Registry {
     let mut registry = Registry::new();
     ferry_dumps::register(&mut registry);
+    ferry_postgres::register(&mut registry);
     ferry_files::register(&mut registry);
     registry
 }

@@ -8,5 +8,6 @@ mod demo;
 mod dumps;
 mod errors;
 mod extract;
+mod postgres;
 mod readers;
 mod sql;
