@@ -5,21 +5,22 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 bytes="${1:-1073741824}"
 data=bench/data; mkdir -p "$data" bench/results
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/ferry-target}"
+# A release build in its own folder, so it never locks the test build cache.
+export CARGO_TARGET_DIR="${FERRY_RELEASE_DIR:-$HOME/.cache/ferry-release}"
 cargo build --release -p ferry-cli >&2
 ferry="$CARGO_TARGET_DIR/release/ferry"
 venv="$HOME/.cache/ferry-bench-venv"
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
 "$venv/bin/python" -c 'import duckdb' 2>/dev/null || "$venv/bin/pip" install -q duckdb pyarrow
 csv="$data/order_lines.csv"
-if [ ! -f "$csv" ] || [ "$(stat -c %s "$csv")" -lt "$bytes" ]; then
+if [ ! -f "$csv" ] || [ "$(stat -L -c %s "$csv")" -lt "$bytes" ]; then
   rows=$(python3 bench/csv/gen.py "$csv" "$bytes"); echo "generated $rows rows" >&2
 fi
 rm -rf "$data/ferry-out" "$data/duckdb.parquet"
 f=$(python3 bench/measure.py -- "$ferry" extract "$csv" --out "$data/ferry-out" --quiet)
 d=$(python3 bench/measure.py -- "$venv/bin/python" -c "import duckdb; duckdb.sql(\"COPY (SELECT * FROM read_csv('$csv')) TO '$data/duckdb.parquet' (FORMAT parquet)\")")
 rows=$("$venv/bin/python" -c "import pyarrow.parquet as pq,glob; print(sum(pq.ParquetFile(p).metadata.num_rows for p in glob.glob('$data/ferry-out/order_lines/*.parquet')))")
-python3 - "$f" "$d" "$rows" "$(stat -c %s "$csv")" <<'PY'
+python3 - "$f" "$d" "$rows" "$(stat -L -c %s "$csv")" <<'PY'
 import json, sys
 f, d, rows, size = json.loads(sys.argv[1]), json.loads(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 res = {"csv_bytes": size, "rows": rows, "ferry": f, "duckdb": d,

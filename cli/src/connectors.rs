@@ -7,6 +7,9 @@ pub fn registry() -> Registry {
     let mut registry = Registry::new();
     ferry_dumps::register(&mut registry);
     ferry_postgres::register(&mut registry);
+    ferry_mysql::register(&mut registry);
+    ferry_tryton::register(&mut registry);
+    ferry_odoo::register(&mut registry);
     ferry_files::register(&mut registry);
     registry
 }

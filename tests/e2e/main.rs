@@ -11,3 +11,4 @@ mod extract;
 mod postgres;
 mod readers;
 mod sql;
+mod tryton;

@@ -254,7 +254,7 @@ fn insert_block(
     sp.pg_backslash_strings = pg_backslash_strings;
     let ncols = b.table.columns.len();
     loop {
-        let st = match sp.next().map_err(|e| Error::io(file, e))? {
+        let st = match sp.next_statement().map_err(|e| Error::io(file, e))? {
             Next::Statement(st) => st,
             Next::Meta { .. } => continue,
             Next::End(None) => break,

@@ -144,7 +144,7 @@ pub fn scan<R: BufRead>(
     };
     let mut sp = Splitter::new(reader, dialect, 0, 1);
     loop {
-        match sp.next() {
+        match sp.next_statement() {
             Ok(Next::Statement(st)) => sc.statement(&mut sp, st)?,
             Ok(Next::Meta { text, line }) => {
                 sc.current_insert = None;

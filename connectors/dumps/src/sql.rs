@@ -139,7 +139,7 @@ impl<R: BufRead> Splitter<R> {
     ///
     /// # Errors
     /// Reading fails, or a statement grows past 256 MiB (a dump without `;`).
-    pub fn next(&mut self) -> std::io::Result<Next> {
+    pub fn next_statement(&mut self) -> std::io::Result<Next> {
         let mut st = Statement::default();
         let mut state = Lex::Normal;
         let mut started = false;
@@ -284,8 +284,8 @@ impl<R: BufRead> Splitter<R> {
                 if blank
                     && !c.is_ascii_whitespace()
                     && !matches!(state, Lex::LineComment)
-                    && !(matches!(state, Lex::Block(_))
-                        && !is_conditional(&bytes[i.saturating_sub(1)..]))
+                    && (!matches!(state, Lex::Block(_))
+                        || is_conditional(&bytes[i.saturating_sub(1)..]))
                 {
                     blank = false;
                     st.first_line = self.line_no;
@@ -873,7 +873,7 @@ mod tests {
         let mut sp = Splitter::new(s.as_bytes(), d, 0, 1);
         let mut out = Vec::new();
         loop {
-            match sp.next().unwrap() {
+            match sp.next_statement().unwrap() {
                 Next::Statement(st) => {
                     out.push(String::from_utf8(st.text).unwrap().trim().to_owned())
                 }

@@ -24,7 +24,7 @@ use arrow::array::{
     StringBuilder, TimestampMicrosecondBuilder,
 };
 use arrow::datatypes::{DataType, TimeUnit};
-use ferry_core::values::{digits, parse_date, parse_decimal, parse_timestamp, rescale};
+use ferry_core::values::{parse_date, parse_decimal, parse_timestamp, rescale};
 
 /// The type of a column of text values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -398,7 +398,7 @@ impl ColumnBuilder {
                 let m = rescale(d.mantissa, d.scale, *scale).ok_or_else(|| {
                     format!("{v:?} has more than {scale} decimal places; ferry does not round")
                 })?;
-                if digits(m) > *precision {
+                if m.unsigned_abs() >= 10u128.pow(u32::from(*precision)) {
                     return Err(format!("{v:?} has more than {precision} digits"));
                 }
                 b.append_value(m);

@@ -39,7 +39,7 @@ where
 {
     let end = first.saturating_add(max_pages);
     stream::iter(first..end)
-        .map(move |n| fetch(n))
+        .map(fetch)
         .buffered(concurrency.max(1))
         .scan(false, move |done, page| {
             if *done {

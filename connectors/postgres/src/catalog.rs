@@ -155,7 +155,7 @@ pub async fn discover(client: &Client, settings: &Settings) -> Result<Vec<Table>
             .or_default()
             .push(row.get(2));
     }
-    let mut tables: BTreeMap<(String, String), (f64, Vec<(Column, bool)>)> = BTreeMap::new();
+    let mut tables: BTreeMap<(String, String), TableColumns> = BTreeMap::new();
     for row in columns {
         let key = (row.get::<_, String>(0), row.get::<_, String>(1));
         let kind = resolve(
@@ -215,6 +215,9 @@ pub async fn discover(client: &Client, settings: &Settings) -> Result<Vec<Table>
     }
     Ok(out)
 }
+
+/// Row estimate and columns (with a supported flag) of one table, while discovering.
+type TableColumns = (f64, Vec<(Column, bool)>);
 
 #[cfg(test)]
 mod tests {

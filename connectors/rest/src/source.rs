@@ -550,7 +550,7 @@ impl Source for RestSource {
                             return Ok(());
                         }
                     }
-                    if !sequential && n % 10 == 0 {
+                    if !sequential && n.is_multiple_of(10) {
                         let cp = json!({"next_page": n, "mark": mark});
                         if tx
                             .send(Ok(SourceEvent::Checkpoint(Checkpoint(cp))))

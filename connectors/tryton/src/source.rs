@@ -554,7 +554,7 @@ impl Source for TrytonSource {
                     if n < page_size {
                         break;
                     }
-                    if pages % every as u64 == 0 {
+                    if pages.is_multiple_of(every as u64) {
                         let cp = serde_json::to_value(&mark).unwrap_or(Value::Null);
                         if tx
                             .send(Ok(SourceEvent::Checkpoint(Checkpoint(cp))))
