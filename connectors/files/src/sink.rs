@@ -21,7 +21,7 @@ use std::sync::{Arc, Mutex};
 use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
 use async_trait::async_trait;
-use ferry_core::fsutil::{self, PARTIAL_SUFFIX};
+use ferry_core::fsutil;
 use ferry_core::manifest::{FERRY_DIR, MANIFEST_FORMAT, Manifest, ManifestStream};
 use ferry_core::sink::{FileEntry, OpenStream};
 use ferry_core::{Error, Result, Sink, StreamOutput, StreamSpec, StreamWriter, WriteMode};
@@ -455,9 +455,4 @@ fn cpu_bound<R>(f: impl FnOnce() -> R) -> R {
         Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(f),
         _ => f(),
     }
-}
-
-/// Whether a file name is one a sink is still writing.
-pub fn is_partial(name: &str) -> bool {
-    name.ends_with(PARTIAL_SUFFIX)
 }
