@@ -175,7 +175,8 @@ pub async fn run(
                 let mut report = match run_stream(&*source, &*sink, &spec, &shared, &*observer, resumed, incremental).await {
                     Ok(report) => report,
                     Err((e, mode, resumed_rows)) => {
-                        tracing::error!(stream = spec.name, error = %error_chain(&e), "Stream failed.");
+                        // The report carries the error to the user; the log only traces it.
+                        tracing::debug!(stream = spec.name, error = %error_chain(&e), "Stream failed.");
                         StreamReport {
                             name: spec.name.clone(),
                             status: StreamStatus::Failed,

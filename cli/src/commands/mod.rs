@@ -61,6 +61,14 @@ pub(crate) async fn transfer(
     } else if !quiet {
         eprintln!("{}", render::run_summary(&report));
     }
+    if quiet || control.json {
+        // No summary on stderr: each failure still gets its line there.
+        for s in &report.streams {
+            if let Some(e) = &s.error {
+                eprintln!("error: {}: {e}", s.name);
+            }
+        }
+    }
     if report.is_success() {
         Ok(report)
     } else {

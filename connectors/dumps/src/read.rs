@@ -181,6 +181,19 @@ fn copy_block(
         }
         let content = line.strip_suffix(b"\n").unwrap_or(&line);
         let content = content.strip_suffix(b"\r").unwrap_or(content);
+        // Count the fields first: a line of garbage is a broken row, not a bad
+        // value of its first column, and no column gets a value of a half row.
+        let count = memchr::memchr_iter(b'\t', content).count() + 1;
+        if count != map.len() {
+            return Err(Error::data(
+                Location::file(file).line(line_no).byte(offset),
+                format!(
+                    "COPY row has {count} fields, {} expects {}",
+                    b.table.stream,
+                    map.len()
+                ),
+            ));
+        }
         let mut fields = 0usize;
         let mut at = 0usize;
         loop {

@@ -453,6 +453,44 @@ impl Scanner<'_> {
                 nullable,
             });
         }
+        // `INHERITS (parent, …)`: the parents' columns come first, in order; a
+        // local column of the same name merges into the inherited one.
+        if toks.get(j + 1).is_some_and(|t| t.is("INHERITS"))
+            && toks.get(j + 2) == Some(&Tok::Punct(b'('))
+        {
+            let mut inherited: Vec<Column> = Vec::new();
+            let mut k = j + 3;
+            while let Some((parent, next)) = sql::dotted_name(&toks, k) {
+                let parent_key = self.stream_name(&parent);
+                if let Some(&p) = self.by_key.get(&parent_key) {
+                    for c in &self.tables[p].columns {
+                        if !inherited.iter().any(|x| x.name == c.name) {
+                            inherited.push(c.clone());
+                        }
+                    }
+                } else if error.is_none() {
+                    error = Some((
+                        self.loc(line, offset),
+                        format!(
+                            "inherits from {parent_key:?}, which the dump does not define before it"
+                        ),
+                    ));
+                }
+                if toks.get(next) == Some(&Tok::Punct(b',')) {
+                    k = next + 1;
+                } else {
+                    break;
+                }
+            }
+            for c in columns {
+                if let Some(x) = inherited.iter_mut().find(|x| x.name == c.name) {
+                    x.nullable &= c.nullable;
+                } else {
+                    inherited.push(c);
+                }
+            }
+            columns = inherited;
+        }
         let t = &mut self.tables[idx];
         t.numeric = columns
             .iter()
@@ -1118,6 +1156,20 @@ ALTER TABLE ONLY public.\"Odd Name\"\n    ADD CONSTRAINT odd_pkey PRIMARY KEY (i
         assert!(!t.columns[7].nullable);
         let b = &t.blocks[0];
         assert!(dump[b.start as usize..b.end as usize].starts_with("1\tk\t1.50"));
+    }
+
+    #[test]
+    fn inherited_columns_come_first() {
+        let dump = "CREATE TABLE public.base (\n    id integer NOT NULL,\n    name jsonb\n);\n\
+CREATE TABLE public.child (\n    tag text NOT NULL,\n    name jsonb NOT NULL\n)\nINHERITS (public.base);\n\
+COPY public.child (id, name, tag) FROM stdin;\n1\t{}\tt\n\\.\n";
+        let s = scan_str(dump, Dialect::Postgres);
+        let child = &s.tables[1];
+        assert!(child.error.is_none(), "{:?}", child.error);
+        let names: Vec<_> = child.columns.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["id", "name", "tag"]);
+        assert!(!child.columns[1].nullable);
+        assert_eq!(child.rows, 1);
     }
 
     #[test]

@@ -401,10 +401,16 @@ impl HttpClient {
 
     /// The endpoint as shown in errors: method and path, without the query string.
     pub fn endpoint(&self, req: &Request) -> String {
-        let path = req.path.split(['?', '#']).next().unwrap_or("");
-        let path = match url::Url::parse(path) {
+        // The path as requested, i.e. joined to the base URL: `jsonrpc` under
+        // `http://host/` is shown as `/jsonrpc`.
+        let rel = req.path.split(['?', '#']).next().unwrap_or("");
+        let path = match url::Url::parse(rel) {
             Ok(u) => u.path().to_owned(),
-            Err(_) => path.to_owned(),
+            Err(_) => format!(
+                "{}/{}",
+                self.base.path().trim_end_matches('/'),
+                rel.trim_start_matches('/')
+            ),
         };
         match &req.page {
             Some(p) => format!("{} {path} ({p})", req.method),

@@ -534,37 +534,34 @@ pub fn decode_numeric(v: &[u8], scale: i8) -> Result<Option<i128>, DecodeError> 
         other => return Err(format!("numeric with unknown sign word {other:#x}")),
     }
     let overflow = || "numeric value exceeds 38 digits".to_string();
+    let too_precise =
+        || format!("numeric value has more than {scale} decimal places; raise `numeric_scale`");
+    // Each digit is placed at its own power of ten, so trailing digits padded by
+    // the display scale never push the sum past 38 digits on their way in.
     let mut mantissa: i128 = 0;
-    for _ in 0..ndigits {
+    for i in 0..i32::from(ndigits) {
         let d = r.i16()?;
         if !(0..10_000).contains(&d) {
             return Err(format!("numeric digit {d} out of range"));
         }
-        mantissa = mantissa
-            .checked_mul(10_000)
-            .and_then(|m| m.checked_add(i128::from(d)))
-            .ok_or_else(overflow)?;
-    }
-    // mantissa × 10000^(weight − ndigits + 1) × 10^scale
-    let exp10 = 4 * (weight - i32::from(ndigits) + 1) + i32::from(scale);
-    if exp10 >= 0 {
-        let f = 10i128.checked_pow(exp10 as u32).ok_or_else(overflow)?;
-        mantissa = if mantissa == 0 {
-            0
-        } else {
-            mantissa.checked_mul(f).ok_or_else(overflow)?
-        };
-    } else {
-        let f = 10i128.checked_pow(exp10.unsigned_abs());
-        match f {
-            Some(f) if mantissa % f == 0 => mantissa /= f,
-            _ if mantissa == 0 => {}
-            _ => {
-                return Err(format!(
-                    "numeric value has more than {scale} decimal places; raise `numeric_scale`"
-                ));
-            }
+        if d == 0 {
+            continue;
         }
+        let exp10 = 4 * (weight - i) + i32::from(scale);
+        let placed = if exp10 >= 0 {
+            u32::try_from(exp10)
+                .ok()
+                .and_then(|e| 10i128.checked_pow(e))
+                .and_then(|f| f.checked_mul(i128::from(d)))
+                .ok_or_else(overflow)?
+        } else {
+            let f = 10i128.pow(exp10.unsigned_abs().min(5));
+            if exp10 < -4 || i128::from(d) % f != 0 {
+                return Err(too_precise());
+            }
+            i128::from(d) / f
+        };
+        mantissa = mantissa.checked_add(placed).ok_or_else(overflow)?;
     }
     if sign == 0x4000 {
         mantissa = -mantissa;
@@ -687,6 +684,14 @@ mod tests {
         let v = numeric(9, 0, 0, &digits);
         assert_eq!(decode_numeric(&v, 0).unwrap(), Some(10i128.pow(38) - 1));
         assert!(decode_numeric(&v, 1).is_err(), "39 digits do not fit");
+        // numeric(38,37): 9.999…9 (37 nines after the point) is sent padded to 40
+        // decimals (ten base-10000 groups, the last 9990).
+        let mut digits = vec![9i16];
+        digits.extend([9999i16; 9]);
+        digits.push(9990);
+        let v = numeric(0, 0, 37, &digits);
+        assert_eq!(decode_numeric(&v, 37).unwrap(), Some(10i128.pow(38) - 1));
+        assert!(decode_numeric(&v, 36).is_err(), "37 decimals never rounded");
         // NaN, +Infinity, -Infinity
         for sign in [0xC000u16, 0xD000, 0xF000] {
             assert_eq!(decode_numeric(&numeric(0, sign, 0, &[]), 2).unwrap(), None);

@@ -381,23 +381,23 @@ impl Source for TrytonSource {
     async fn discover(&self) -> Result<Catalog> {
         let session = self.session().await?;
         let ctx = session.context.clone();
+        // `ir.model.list_models` answers the same on every release, whereas the
+        // field holding a model's identifier was renamed between releases (`model`
+        // in older ones, `name` in 8.x).
         let models = self
-            .call(
-                "model.ir.model.search_read",
-                json!([[], 0, null, [["model", "ASC"]], ["model"], ctx]),
-                "models",
-            )
+            .call("model.ir.model.list_models", json!([ctx]), "models")
             .await?;
-        let names: Vec<String> = models
+        let mut names: Vec<String> = models
             .as_array()
             .map(|a| {
                 a.iter()
-                    .filter_map(|m| m.get("model").and_then(Value::as_str))
+                    .filter_map(Value::as_str)
                     .filter(|m| self.config.models.is_empty() || self.models.is_match(m))
                     .map(str::to_owned)
                     .collect()
             })
             .unwrap_or_default();
+        names.sort();
         let conc = self.config.http.max_concurrency.max(1);
         let results: Vec<(String, Result<Option<StreamSpec>>)> =
             futures::stream::iter(names.into_iter().map(|m| {
