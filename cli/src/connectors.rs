@@ -10,6 +10,7 @@ pub fn registry() -> Registry {
     ferry_mysql::register(&mut registry);
     ferry_tryton::register(&mut registry);
     ferry_odoo::register(&mut registry);
+    ferry_rest::register(&mut registry);
     ferry_files::register(&mut registry);
     registry
 }

@@ -72,5 +72,76 @@ pub fn run_summary(report: &RunReport) -> String {
             String::new()
         }
     ));
+    if let Some(line) = report.source_stats.as_ref().and_then(traffic_line) {
+        out.push('\n');
+        out.push_str(&line);
+    }
     out
+}
+
+/// `HTTP: 120 requests, 3 retries (429: 1, 5xx: 1, timeouts: 1, connection: 0)`,
+/// from the counters of an HTTP source.
+fn traffic_line(stats: &serde_json::Value) -> Option<String> {
+    let n = |k: &str| {
+        stats
+            .get(k)
+            .and_then(serde_json::Value::as_u64)
+            .unwrap_or(0)
+    };
+    stats.get("requests")?;
+    Some(format!(
+        "HTTP: {} requests, {} retries (429: {}, 5xx: {}, timeouts: {}, connection: {})",
+        n("requests"),
+        n("retries"),
+        n("throttled"),
+        n("server_errors"),
+        n("timeouts"),
+        n("connection_errors")
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ferry_core::pipeline::StreamReport;
+    use ferry_core::sink::WriteMode;
+
+    #[test]
+    fn the_summary_shows_http_retries() {
+        let report = RunReport {
+            run_id: "r1".into(),
+            resumed: false,
+            source: "odoo 127.0.0.1:8069/demo".into(),
+            sink: "parquet out".into(),
+            started_at: "2026-11-29T00:00:00Z".into(),
+            seconds: 1.25,
+            streams: vec![StreamReport {
+                name: "res.partner".into(),
+                status: StreamStatus::Written,
+                rows: 50,
+                resumed_rows: 0,
+                bytes: 2048,
+                files: 1,
+                mode: WriteMode::Replace,
+                seconds: 1.0,
+                error: None,
+            }],
+            source_stats: Some(serde_json::json!({
+                "requests": 9, "retries": 4, "throttled": 1, "server_errors": 2,
+                "timeouts": 1, "connection_errors": 0
+            })),
+        };
+        let text = run_summary(&report);
+        assert!(
+            text.ends_with(
+                "\nHTTP: 9 requests, 4 retries (429: 1, 5xx: 2, timeouts: 1, connection: 0)"
+            ),
+            "{text}"
+        );
+        let plain = RunReport {
+            source_stats: None,
+            ..report
+        };
+        assert!(!run_summary(&plain).contains("HTTP"));
+    }
 }

@@ -109,6 +109,9 @@ pub struct RunReport {
     pub seconds: f64,
     /// Per stream, in the order given.
     pub streams: Vec<StreamReport>,
+    /// The source's traffic counters ([`Source::stats`]), e.g. HTTP retries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_stats: Option<serde_json::Value>,
 }
 
 impl RunReport {
@@ -208,6 +211,7 @@ pub async fn run(
         started_at,
         seconds: started.elapsed().as_secs_f64(),
         streams: reports,
+        source_stats: source.stats(),
     };
     let mut state = shared.state.lock().await;
     if let Some(run) = state.run.as_mut() {

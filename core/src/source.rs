@@ -67,4 +67,10 @@ pub trait Source: Send + Sync + std::fmt::Debug {
 
     /// Reads one stream that [`Source::discover`] returned.
     async fn read(&self, stream: &StreamSpec, options: ReadOptions) -> Result<EventStream>;
+
+    /// Counters the source keeps about its traffic (requests, retries, throttling…),
+    /// for the run report. Sources without any answer `None`.
+    fn stats(&self) -> Option<serde_json::Value> {
+        None
+    }
 }

@@ -527,6 +527,10 @@ fn parse_mark(cp: &Checkpoint, what: &str) -> Result<Mark> {
 
 #[async_trait]
 impl Source for OdooSource {
+    fn stats(&self) -> Option<Value> {
+        serde_json::to_value(self.client.stats()).ok()
+    }
+
     fn describe(&self) -> String {
         self.display.clone()
     }

@@ -435,6 +435,10 @@ fn max_mark(a: Option<String>, b: &Value) -> Option<String> {
 
 #[async_trait]
 impl Source for RestSource {
+    fn stats(&self) -> Option<Value> {
+        serde_json::to_value(self.client.stats()).ok()
+    }
+
     fn describe(&self) -> String {
         self.display.clone()
     }
