@@ -4,7 +4,7 @@
 
 GET /items?offset=O&limit=L -> {"data": [...], "total": N}. Every answer waits
 --latency-ms. The server counts requests and the largest number started in any
-one-second window; GET /stats returns them as JSON.
+one-second window; GET /stats returns them as JSON, GET /reset zeroes them.
 """
 import argparse
 import json
@@ -34,6 +34,11 @@ class Handler(BaseHTTPRequestHandler):
         url = urlparse(self.path)
         if url.path == "/stats":
             body = json.dumps(STATS).encode()
+        elif url.path == "/reset":
+            with LOCK:
+                STATS.update(requests=0, max_per_second=0)
+                STARTS.clear()
+            body = b"{}"
         else:
             now = time.monotonic()
             with LOCK:

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Writes a plain pg_dump-style file of an ERP-like schema (partners, products,
-orders, order lines) to stdout, plus the order lines as CSV for the DuckDB peer.
+orders, order lines) to DUMP, plus the order lines as CSV (/dev/null to skip it).
 
     python3 gen_pg_dump.py LINES dump.sql lines.csv
 

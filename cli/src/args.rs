@@ -86,6 +86,10 @@ pub struct ExtractArgs {
     /// Output file format.
     #[arg(long, value_enum, default_value_t = OutputFormat::Parquet)]
     pub format: OutputFormat,
+    /// Odoo backup zip: also copy the attachment files of its filestore to
+    /// OUT/_filestore/ (each checked against the SHA-1 in its name).
+    #[arg(long)]
+    pub with_files: bool,
     #[command(flatten)]
     pub run: RunControl,
 }

@@ -12,9 +12,34 @@ use crate::Failure;
 use crate::args::{ExtractArgs, RunArgs};
 use crate::connectors::registry;
 
+/// Where `--with-files` copies an Odoo filestore, inside the output folder (a leading
+/// `_` keeps `ferry sql` from taking it for a stream).
+const FILESTORE_COPY: &str = "_filestore";
+
 pub async fn run(args: ExtractArgs, quiet: bool) -> Result<(), Failure> {
     let registry = registry();
-    let source = registry.source_from_spec(&args.source)?;
+    let source = if args.with_files {
+        if !ferry_dumps::is_dump(&args.source) {
+            return Err(ferry_core::Error::config(
+                "--with-files",
+                format!(
+                    "applies to an Odoo backup zip; {} is not a dump file",
+                    ferry_core::redact::redact_spec(&args.source)
+                ),
+            )
+            .into());
+        }
+        let mut table = toml::Table::new();
+        table.insert("kind".into(), "dump".into());
+        table.insert("path".into(), args.source.clone().into());
+        table.insert(
+            "with_files_dir".into(),
+            args.out.join(FILESTORE_COPY).display().to_string().into(),
+        );
+        registry.source_from_config(table, "--with-files")?
+    } else {
+        registry.source_from_spec(&args.source)?
+    };
     let sink = registry.sink_for_path(args.format.name(), &args.out)?;
     // The output folder carries its own state, so rerunning the same command resumes.
     let state = Arc::new(FileStateStore::new(
