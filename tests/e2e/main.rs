@@ -8,6 +8,7 @@ mod demo;
 mod dumps;
 mod errors;
 mod extract;
+mod mysql;
 mod postgres;
 mod readers;
 mod sql;

@@ -699,7 +699,8 @@ fn incremental_reads_take_rows_at_or_after_the_high_water_mark() {
     }
 }
 
-fn one_clear_line(out: &std::process::Output, needle: &str) {
+#[track_caller]
+pub(crate) fn one_clear_line(out: &std::process::Output, needle: &str) {
     let err = stderr(out);
     assert!(!out.status.success(), "must fail: {err}");
     assert!(
@@ -764,4 +765,237 @@ fn bad_names_and_permissions_give_one_clear_line() {
         .output()
         .unwrap();
     one_clear_line(&o, "127.0.0.1:1");
+}
+
+/// A private PostgreSQL cluster with password authentication (the shared server at
+/// 5432 trusts everybody): `initdb --auth=scram-sha-256` into a temporary folder,
+/// started on a free port, stopped and removed when dropped.
+struct PasswordCluster {
+    bin: std::path::PathBuf,
+    dir: tempfile::TempDir,
+    as_postgres: bool,
+    port: u16,
+}
+
+impl PasswordCluster {
+    /// `None` (with a message) when the PostgreSQL binaries are not installed, outside CI.
+    fn start(password: &str) -> Option<PasswordCluster> {
+        let mut candidates: Vec<std::path::PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path().join("bin"))
+            .collect();
+        // Highest version first, then whatever is on PATH.
+        candidates.sort_by_key(|p| {
+            std::cmp::Reverse(
+                p.parent()
+                    .and_then(|v| v.file_name())
+                    .and_then(|v| v.to_str())
+                    .and_then(|v| v.parse::<u32>().ok())
+                    .unwrap_or(0),
+            )
+        });
+        if let Some(path) = std::env::var_os("PATH") {
+            candidates.extend(std::env::split_paths(&path));
+        }
+        let Some(bin) = candidates
+            .into_iter()
+            .find(|b| b.join("initdb").is_file() && b.join("pg_ctl").is_file())
+        else {
+            assert!(
+                !mandatory(),
+                "initdb and pg_ctl are required when CI is set"
+            );
+            eprintln!("initdb/pg_ctl not found: skipping the password-authentication test");
+            return None;
+        };
+        // The server refuses to run as root: as root, run it as the postgres user.
+        let as_postgres = Command::new("id")
+            .arg("-u")
+            .output()
+            .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+        if as_postgres
+            && !Command::new("id")
+                .arg("postgres")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        {
+            assert!(!mandatory(), "a postgres user is required when CI is set");
+            eprintln!("running as root without a postgres user: skipping");
+            return None;
+        }
+        let dir = tempfile::Builder::new()
+            .prefix("ferry-pgauth-")
+            .tempdir_in("/tmp")
+            .unwrap();
+        std::fs::write(dir.path().join("pwfile"), format!("{password}\n")).unwrap();
+        if as_postgres {
+            let chown = Command::new("chown")
+                .args(["-R", "postgres:postgres"])
+                .arg(dir.path())
+                .status()
+                .unwrap();
+            assert!(chown.success(), "chown to postgres failed");
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let cluster = PasswordCluster {
+            bin,
+            dir,
+            as_postgres,
+            port,
+        };
+        let data = cluster.dir.path().join("data");
+        let pwfile = cluster.dir.path().join("pwfile");
+        cluster.run(
+            "initdb",
+            &[
+                "-D".as_ref(),
+                data.as_os_str(),
+                "-U".as_ref(),
+                "postgres".as_ref(),
+                "--auth=scram-sha-256".as_ref(),
+                format!("--pwfile={}", pwfile.display()).as_ref(),
+                "-E".as_ref(),
+                "UTF8".as_ref(),
+                "--no-sync".as_ref(),
+            ],
+        );
+        let options = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
+            cluster.port,
+            cluster.dir.path().display()
+        );
+        let log = cluster.dir.path().join("log");
+        cluster.run(
+            "pg_ctl",
+            &[
+                "-D".as_ref(),
+                data.as_os_str(),
+                "-l".as_ref(),
+                log.as_os_str(),
+                "-o".as_ref(),
+                options.as_ref(),
+                "-w".as_ref(),
+                "-t".as_ref(),
+                "60".as_ref(),
+                "start".as_ref(),
+            ],
+        );
+        Some(cluster)
+    }
+
+    fn command(&self, program: &str) -> Command {
+        let exe = self.bin.join(program);
+        if self.as_postgres {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(exe);
+            c
+        } else {
+            Command::new(exe)
+        }
+    }
+
+    fn run(&self, program: &str, args: &[&std::ffi::OsStr]) {
+        let out = self.command(program).args(args).output().unwrap();
+        let log = std::fs::read_to_string(self.dir.path().join("log")).unwrap_or_default();
+        assert!(
+            out.status.success(),
+            "{program} failed: {}{}\n{log}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    fn url(&self, password: &str) -> String {
+        format!(
+            "postgres://postgres:{password}@127.0.0.1:{}/postgres",
+            self.port
+        )
+    }
+}
+
+impl Drop for PasswordCluster {
+    fn drop(&mut self) {
+        let data = self.dir.path().join("data");
+        let _ = self
+            .command("pg_ctl")
+            .arg("-D")
+            .arg(&data)
+            .args(["-m", "immediate", "-w", "stop"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+        // The TempDir removes the folder after this.
+    }
+}
+
+#[test]
+fn a_wrong_password_gives_one_clear_line_without_the_password() {
+    let right = "Right-pw-e2e-4711";
+    let wrong = "Wrong-pw-e2e-0815";
+    let Some(cluster) = PasswordCluster::start(right) else {
+        return;
+    };
+    // The cluster really asks for the password: psql gets in with it.
+    let made = Command::new(cluster.bin.join("psql"))
+        .args(["-h", "127.0.0.1", "-p", &cluster.port.to_string()])
+        .args([
+            "-U",
+            "postgres",
+            "-d",
+            "postgres",
+            "-XAtq",
+            "-v",
+            "ON_ERROR_STOP=1",
+        ])
+        .args([
+            "-c",
+            "CREATE TABLE guarded (id int PRIMARY KEY); INSERT INTO guarded VALUES (1);",
+        ])
+        .env("PGPASSWORD", right)
+        .env_remove("PGPASSFILE")
+        .output()
+        .expect("psql runs");
+    assert!(
+        made.status.success(),
+        "psql with the right password: {}",
+        stderr(&made)
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let o = ferry()
+        .args([
+            "extract",
+            &cluster.url(wrong),
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .env_remove("PGPASSWORD")
+        .output()
+        .unwrap();
+    one_clear_line(&o, "password authentication failed");
+    let err = stderr(&o);
+    assert!(
+        !err.contains(wrong) && !err.contains(right),
+        "a password leaked: {err}"
+    );
+    assert!(
+        !out.join("public.guarded").exists(),
+        "nothing is written when the login is refused"
+    );
+
+    // The right password works.
+    let found = ferry_ok(&["discover", &cluster.url(right)]);
+    assert!(
+        stdout(&found).contains("public.guarded"),
+        "{}",
+        stdout(&found)
+    );
+    assert!(!stdout(&found).contains(right), "{}", stdout(&found));
 }
