@@ -162,6 +162,8 @@ pub struct Request {
     pub query: Vec<(String, String)>,
     /// JSON body.
     pub body: Option<serde_json::Value>,
+    /// Any other body, with its content type (e.g. XML-RPC).
+    pub raw_body: Option<(String, Vec<u8>)>,
     /// Extra headers (not secret).
     pub headers: Vec<(String, String)>,
     /// The page, for error messages (`page 3`, `offset 500`, `ids 1-500`).
@@ -178,6 +180,7 @@ impl Request {
             path: path.into(),
             query: Vec::new(),
             body: None,
+            raw_body: None,
             headers: Vec::new(),
             page: None,
             accept_status: Vec::new(),
@@ -189,6 +192,19 @@ impl Request {
         Request {
             method: reqwest::Method::POST,
             body: Some(body),
+            ..Request::get(path)
+        }
+    }
+
+    /// A POST of `body` of type `content_type` to `path`.
+    pub fn post_raw(
+        path: impl Into<String>,
+        content_type: impl Into<String>,
+        body: impl Into<Vec<u8>>,
+    ) -> Self {
+        Request {
+            method: reqwest::Method::POST,
+            raw_body: Some((content_type.into(), body.into())),
             ..Request::get(path)
         }
     }
@@ -683,6 +699,9 @@ impl HttpClient {
         }
         if let Some(body) = &req.body {
             rb = rb.json(body);
+        } else if let Some((content_type, body)) = &req.raw_body {
+            rb = rb.header(reqwest::header::CONTENT_TYPE, content_type.as_str());
+            rb = rb.body(body.clone());
         }
         let resp = match rb.send().await {
             Ok(r) => r,

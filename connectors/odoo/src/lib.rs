@@ -1,11 +1,13 @@
-//! Odoo source of ferry: JSON-RPC (`/jsonrpc`, `execute_kw`, Odoo 14–19) and the
-//! JSON-2 API of Odoo 19 (`/json/2/<model>/<method>`, bearer API key).
+//! Odoo source of ferry: JSON-RPC (`/jsonrpc`, `execute_kw`, Odoo 14–19), the
+//! JSON-2 API of Odoo 19 (`/json/2/<model>/<method>`, bearer API key) and XML-RPC
+//! (`/xmlrpc/2/common`, `/xmlrpc/2/object`, [`xmlrpc`]) as a fallback.
 //!
 //! Spec: `odoo+https://HOST[:PORT]/DB` with `login:password` (or `login:api-key`) in the
 //! user info for quick local use; in a job file `user` with `password_env`,
 //! `password_file`, `api_key_env` or `api_key_file`. With an API key and
 //! `protocol = "auto"` (the default) ferry uses JSON-2 when the server is 19 or later,
-//! JSON-RPC otherwise. (XML-RPC is not implemented: JSON-RPC serves the same methods.)
+//! JSON-RPC otherwise, and XML-RPC when `/jsonrpc` does not answer (or with
+//! `protocol = "xmlrpc"`).
 //!
 //! Types ([`types`]): many2one → id column plus a `<field>_name` display-name column,
 //! one2many/many2many → list of ids, monetary → Decimal128 (`monetary_scale`, default
@@ -25,6 +27,7 @@
 
 pub mod source;
 pub mod types;
+pub mod xmlrpc;
 
 use std::sync::Arc;
 

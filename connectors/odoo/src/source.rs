@@ -11,6 +11,8 @@ use ferry_core::{
 };
 use ferry_http::columns::{ColumnPlan, Kind, build_batch, schema_of};
 use ferry_http::{Auth, HttpClient, HttpConfig, Request};
+
+use crate::xmlrpc;
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
@@ -29,6 +31,9 @@ pub enum Protocol {
     Jsonrpc,
     /// `/json/2/<model>/<method>` with a bearer API key.
     Json2,
+    /// `/xmlrpc/2/common` and `/xmlrpc/2/object` with `execute_kw` (chosen by `auto`
+    /// when the server does not answer JSON-RPC).
+    Xmlrpc,
 }
 
 /// Configuration of an Odoo source (`[source]` with `kind = "odoo"`).
@@ -258,16 +263,35 @@ impl OdooSource {
     }
 
     async fn login(&self) -> Result<Session> {
-        let version = self
-            .jsonrpc("common", "version", json!([]), "version")
-            .await
-            .ok()
-            .and_then(|v| {
-                v.get("server_version")
-                    .and_then(Value::as_str)
-                    .map(str::to_owned)
-            })
-            .unwrap_or_default();
+        let xml_version = || xmlrpc_call(&self.client, "common", "version", Vec::new(), "version");
+        let (answer, only_xmlrpc) = match self.config.protocol {
+            Protocol::Xmlrpc => (xml_version().await.ok(), true),
+            Protocol::Auto => match self
+                .jsonrpc("common", "version", json!([]), "version")
+                .await
+            {
+                Ok(v) => (Some(v), false),
+                Err(e) => match xml_version().await {
+                    Ok(v) => {
+                        tracing::info!(error = %e, "JSON-RPC is not answered; using XML-RPC.");
+                        (Some(v), true)
+                    }
+                    Err(_) => (None, false),
+                },
+            },
+            _ => (
+                self.jsonrpc("common", "version", json!([]), "version")
+                    .await
+                    .ok(),
+                false,
+            ),
+        };
+        let version = answer
+            .as_ref()
+            .and_then(|v| v.get("server_version"))
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
         let major: u32 = version
             .split(|c: char| !c.is_ascii_digit())
             .find(|s| !s.is_empty())
@@ -275,6 +299,7 @@ impl OdooSource {
             .unwrap_or(0);
         let protocol = match self.config.protocol {
             Protocol::Auto if self.has_api_key && major >= 19 => Protocol::Json2,
+            Protocol::Auto if only_xmlrpc => Protocol::Xmlrpc,
             Protocol::Auto => Protocol::Jsonrpc,
             p => p,
         };
@@ -287,17 +312,24 @@ impl OdooSource {
                 )
                 .await;
         } else {
-            let r = self
-                .jsonrpc(
+            let args = json!([self.db, self.user, self.secret.expose(), {}]);
+            let (r, endpoint) = if protocol == Protocol::Xmlrpc {
+                let params = args.as_array().cloned().unwrap_or_default();
+                let r = xmlrpc_call(
+                    &self.client,
                     "common",
                     "authenticate",
-                    json!([self.db, self.user, self.secret.expose(), {}]),
+                    params,
                     "authenticate",
-                )
-                .await?;
+                );
+                (r.await?, "POST /xmlrpc/2/common (authenticate)")
+            } else {
+                let r = self.jsonrpc("common", "authenticate", args, "authenticate");
+                (r.await?, "POST /jsonrpc (common.authenticate)")
+            };
             uid = r.as_i64().ok_or_else(|| Error::Remote {
                 system: self.client.system().to_owned(),
-                endpoint: "POST /jsonrpc (common.authenticate)".into(),
+                endpoint: endpoint.into(),
                 message: format!(
                     "login refused for user {:?} on database {:?}: wrong login, password or API key",
                     self.user, self.db
@@ -459,6 +491,18 @@ async fn call_odoo(
         Some(d) => json!([d]),
         None => json!([]),
     };
+    if protocol == Protocol::Xmlrpc {
+        let params = vec![
+            json!(db),
+            json!(uid),
+            json!(secret.expose()),
+            json!(call.model),
+            json!(call.method),
+            args,
+            Value::Object(kwargs),
+        ];
+        return xmlrpc_call(client, "object", "execute_kw", params, &page).await;
+    }
     let req = Request::post_json(
         "jsonrpc",
         json!({"jsonrpc": "2.0", "method": "call", "id": 1,
@@ -468,6 +512,34 @@ async fn call_odoo(
     .page(page);
     let v = client.send_json(&req).await?;
     jsonrpc_result(client, &req, v)
+}
+
+/// One XML-RPC call to `/xmlrpc/2/<service>`.
+async fn xmlrpc_call(
+    client: &HttpClient,
+    service: &str,
+    method: &str,
+    params: Vec<Value>,
+    page: &str,
+) -> Result<Value> {
+    let req = Request::post_raw(
+        format!("xmlrpc/2/{service}"),
+        "text/xml",
+        xmlrpc::encode_call(method, &params),
+    )
+    .page(format!("{method}, {page}"));
+    let resp = client.send(&req).await?;
+    let text = std::str::from_utf8(&resp.body)
+        .map_err(|_| client.error(&req, "the answer is not UTF-8 text", false))?;
+    match xmlrpc::decode_response(text) {
+        Ok(xmlrpc::Answer::Value(v)) => Ok(v),
+        Ok(xmlrpc::Answer::Fault(code, msg)) => {
+            // Odoo's fault string is a whole traceback: its last line says what failed.
+            let last = msg.trim().lines().last().unwrap_or("fault").trim();
+            Err(client.error(&req, format!("fault {code}: {last}"), false))
+        }
+        Err(m) => Err(client.error(&req, format!("not an XML-RPC answer: {m}"), false)),
+    }
 }
 
 fn jsonrpc_result(client: &HttpClient, req: &Request, v: Value) -> Result<Value> {

@@ -18,7 +18,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use ferry_core::{Checkpoint, ReadOptions, Source, SourceEvent};
 use ferry_http::HttpConfig;
-use ferry_odoo::{OdooConfig, OdooSource, Protocol};
+use ferry_odoo::{OdooConfig, OdooSource, Protocol, xmlrpc};
 use futures::StreamExt;
 use serde_json::{Value, json};
 
@@ -39,6 +39,8 @@ struct Odoo {
     insert_at: Mutex<Option<(usize, usize)>>,
     reads: AtomicUsize,
     requests: AtomicUsize,
+    /// Answer 404 on `/jsonrpc`, as behind a proxy that only lets XML-RPC through.
+    no_jsonrpc: std::sync::atomic::AtomicBool,
 }
 
 fn partner(id: i64, write_date: &str) -> Value {
@@ -131,6 +133,7 @@ impl Odoo {
             insert_at: Mutex::new(None),
             reads: AtomicUsize::new(0),
             requests: AtomicUsize::new(0),
+            no_jsonrpc: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -255,6 +258,9 @@ impl Odoo {
 
 async fn jsonrpc(State(odoo): State<Arc<Odoo>>, body: String) -> Response {
     odoo.requests.fetch_add(1, Ordering::SeqCst);
+    if odoo.no_jsonrpc.load(Ordering::SeqCst) {
+        return (StatusCode::NOT_FOUND, "<html>404 Not Found</html>").into_response();
+    }
     let req: Value = match serde_json::from_str(&body) {
         Ok(v) => v,
         Err(_) => return (StatusCode::BAD_REQUEST, "bad json").into_response(),
@@ -303,6 +309,60 @@ async fn jsonrpc(State(odoo): State<Arc<Odoo>>, body: String) -> Response {
     }
 }
 
+/// `/xmlrpc/2/common` and `/xmlrpc/2/object`, as Odoo's XML-RPC dispatcher answers:
+/// faults with code 1 (access) or 2 (other) and a traceback as the string.
+async fn xmlrpc(
+    State(odoo): State<Arc<Odoo>>,
+    Path(service): Path<String>,
+    body: String,
+) -> Response {
+    odoo.requests.fetch_add(1, Ordering::SeqCst);
+    let xml = |text: String| ([("content-type", "text/xml")], text).into_response();
+    let Ok(call) = xmlrpc::decode_call(&body) else {
+        return (StatusCode::BAD_REQUEST, "bad xml").into_response();
+    };
+    let args = call.params;
+    match (service.as_str(), call.method.as_str()) {
+        ("common", "version") => xml(xmlrpc::encode_response(
+            &json!({"server_version": "17.0", "server_version_info": [17, 0, 0, "final", 0, ""], "server_serie": "17.0", "protocol_version": 1}),
+        )),
+        ("common", "authenticate") => {
+            xml(xmlrpc::encode_response(&if args[2] == json!(PASSWORD) {
+                json!(2)
+            } else {
+                json!(false)
+            }))
+        }
+        ("object", "execute_kw") => {
+            if args[2] != json!(PASSWORD) {
+                return xml(xmlrpc::encode_fault(
+                    1,
+                    "Traceback (most recent call last):\n  File ...\nodoo.exceptions.AccessDenied: Access Denied",
+                ));
+            }
+            if args[4] == json!("search_read")
+                && let Some(resp) = odoo.fault().await
+            {
+                return resp;
+            }
+            let domain = args[5].get(0).cloned().unwrap_or(json!([]));
+            match odoo.run(
+                args[3].as_str().unwrap(),
+                args[4].as_str().unwrap(),
+                domain,
+                &args[6],
+            ) {
+                Ok(v) => xml(xmlrpc::encode_response(&v)),
+                Err((name, message)) => xml(xmlrpc::encode_fault(
+                    2,
+                    &format!("Traceback (most recent call last):\n  File ...\n{name}: {message}"),
+                )),
+            }
+        }
+        _ => xml(xmlrpc::encode_fault(2, "unknown method")),
+    }
+}
+
 async fn json2(
     State(odoo): State<Arc<Odoo>>,
     Path((model, method)): Path<(String, String)>,
@@ -341,6 +401,7 @@ async fn serve(odoo: Arc<Odoo>) -> String {
     let app = Router::new()
         .route("/jsonrpc", post(jsonrpc))
         .route("/json/2/{model}/{method}", post(json2))
+        .route("/xmlrpc/2/{service}", post(xmlrpc))
         .with_state(odoo);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -686,4 +747,50 @@ fn key_file(name: &str, key: &str) -> std::path::PathBuf {
     let p = dir.join(name);
     std::fs::write(&p, format!("{key}\n")).unwrap();
     p
+}
+
+#[tokio::test]
+async fn xml_rpc_reads_the_same_records_and_is_chosen_when_json_rpc_is_missing() {
+    let odoo = Odoo::new(45);
+    let addr = serve(odoo.clone()).await;
+    let by_json = read_all(
+        &OdooSource::new(config(&addr)).unwrap(),
+        "res.partner",
+        ReadOptions::default(),
+    )
+    .await;
+    assert_eq!(by_json.error, None);
+
+    // Asked for explicitly.
+    let src = OdooSource::new(OdooConfig {
+        protocol: Protocol::Xmlrpc,
+        ..config(&addr)
+    })
+    .unwrap();
+    let catalog = src.discover().await.unwrap();
+    assert_eq!(catalog.metadata["protocol"], json!("xmlrpc"));
+    let by_xml = read_all(&src, "res.partner", ReadOptions::default()).await;
+    assert_eq!(by_xml.error, None);
+    assert_eq!(by_xml.ids, by_json.ids);
+    assert_eq!(by_xml.batches, by_json.batches, "the same values, exactly");
+
+    // Chosen by `auto` when /jsonrpc answers 404.
+    odoo.no_jsonrpc.store(true, Ordering::SeqCst);
+    let auto = OdooSource::new(config(&addr)).unwrap();
+    let catalog = auto.discover().await.unwrap();
+    assert_eq!(catalog.metadata["protocol"], json!("xmlrpc"));
+    let r = read_all(&auto, "res.partner", ReadOptions::default()).await;
+    assert_eq!(r.ids, by_json.ids);
+
+    // A wrong password: the fault's last line, the endpoint, never the password.
+    let bad = OdooSource::new(OdooConfig {
+        url: format!("odoo+http://admin:wrong-pass-123@{addr}/ferry_demo"),
+        protocol: Protocol::Xmlrpc,
+        ..config(&addr)
+    })
+    .unwrap();
+    let err = bad.discover().await.unwrap_err().to_string();
+    assert!(err.contains("/xmlrpc/2/common"), "{err}");
+    assert!(err.contains("login refused"), "{err}");
+    assert!(!err.contains("wrong-pass-123"), "{err}");
 }
