@@ -510,6 +510,13 @@ fn pg_dump_formats_round_trip_every_value() {
             &["--column-inserts", "--rows-per-insert=7"][..],
         ),
         ("gzip.sql.gz", &["-Z", "6"][..]),
+        // pg_dump archives, read without pg_restore. Their rows are counted while
+        // discovering (the scan decompresses each table's data once), so the
+        // row_estimate check below holds for them too.
+        ("custom.dump", &["-Fc"][..]),
+        ("custom-z0.dump", &["-Fc", "-Z0"][..]),
+        ("directory", &["-Fd"][..]),
+        ("archive.tar", &["-Ft"][..]),
     ] {
         let file = dir.path().join(name);
         let st = Command::new("pg_dump")
@@ -547,6 +554,13 @@ fn pg_dump_formats_round_trip_every_value() {
             .unwrap();
         assert_eq!(s["primary_key"], serde_json::json!(["id"]));
         assert_eq!(s["row_estimate"], 3);
+        let format = match name {
+            "custom.dump" | "custom-z0.dump" => "pg_dump custom",
+            "directory" => "pg_dump directory",
+            "archive.tar" => "pg_dump tar",
+            _ => "pg_dump plain",
+        };
+        assert_eq!(disc["metadata"]["dump_format"], format, "{name}");
         let tstz = s["columns"]
             .as_array()
             .unwrap()
@@ -820,4 +834,107 @@ fn truncated_gzip_keeps_the_tables_before_the_cut() {
     let got = report_rows(&report);
     assert_eq!(got["public.first"], ("written".to_owned(), 2));
     assert_eq!(got["public.second"].0, "failed");
+}
+
+/// A pg_dump archive cut short, or missing a data file: the tables whose data is
+/// whole are written; the others fail naming the archive and TOC entry.
+#[test]
+fn damaged_pg_archives_fail_only_the_damaged_tables() {
+    if !pg_ok() {
+        return;
+    }
+    let db = PgDb(unique("ferry_archive"));
+    psql("postgres", &format!("CREATE DATABASE {};", db.0));
+    psql(
+        &db.0,
+        "CREATE TABLE public.a (id integer PRIMARY KEY, t text);
+         INSERT INTO a SELECT g, 'row ' || g FROM generate_series(1, 100) g;
+         CREATE TABLE public.z (id bigint PRIMARY KEY, payload text);
+         INSERT INTO z SELECT g, md5(g::text) FROM generate_series(1, 30000) g;",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let full = dir.path().join("full.dump");
+    let st = Command::new("pg_dump")
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-U",
+            "postgres",
+            "-Fc",
+            "-d",
+            &db.0,
+            "-f",
+        ])
+        .arg(&full)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let bytes = std::fs::read(&full).unwrap();
+    // public.z's data is last and makes up most of the file.
+    let (report, _, out, _d) = extract_broken(&bytes[..bytes.len() * 9 / 10], "cut.dump");
+    let got = report_rows(&report);
+    assert_eq!(got["public.a"], ("written".to_owned(), 100));
+    assert_eq!(rows_of(&out.join("public.a")), 100);
+    assert_eq!(got["public.z"].0, "failed");
+    assert!(!out.join("public.z").exists());
+    let err = |report: &serde_json::Value| {
+        report["streams"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == "public.z")
+            .unwrap()["error"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let e = err(&report);
+    assert!(e.contains("cut.dump") && e.contains("TOC entry"), "{e}");
+
+    // Directory format without public.z's data file (the largest one).
+    let d = dir.path().join("dir");
+    let st = Command::new("pg_dump")
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-U",
+            "postgres",
+            "-Fd",
+            "-d",
+            &db.0,
+            "-f",
+        ])
+        .arg(&d)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let biggest = std::fs::read_dir(&d)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.file_name().unwrap() != "toc.dat")
+        .max_by_key(|p| std::fs::metadata(p).unwrap().len())
+        .unwrap();
+    std::fs::remove_file(&biggest).unwrap();
+    let out = dir.path().join("out-dir");
+    let res = ferry()
+        .args([
+            "extract",
+            d.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(res.status.code(), Some(1), "{}", stderr(&res));
+    let report: serde_json::Value = serde_json::from_slice(&res.stdout).unwrap();
+    let got = report_rows(&report);
+    assert_eq!(got["public.a"], ("written".to_owned(), 100));
+    assert_eq!(got["public.z"].0, "failed");
+    let e = err(&report);
+    let file = biggest.file_name().unwrap().to_str().unwrap();
+    assert!(
+        e.contains(file.trim_end_matches(".gz")) && e.contains("TOC entry"),
+        "{e}"
+    );
 }

@@ -21,8 +21,12 @@ pub enum Container {
     Gzip,
     /// A zip holding `dump.sql` (Odoo backup).
     OdooZip,
-    /// pg_dump custom format (`PGDMP` header).
+    /// pg_dump custom format (`PGDMP` header), or the `toc.dat` of a directory archive.
     PgCustom,
+    /// pg_dump directory format: a folder holding `toc.dat`.
+    PgDirectory,
+    /// pg_dump tar format: a tar whose first member is `toc.dat`.
+    PgTar,
     /// Not a dump.
     Unknown,
 }
@@ -30,14 +34,25 @@ pub enum Container {
 const HEAD: usize = 64 * 1024;
 
 /// Looks at the first bytes of `path` (decompressed when gzip) to tell its kind
-/// and, for SQL text, its dialect.
+/// and, for SQL text, its dialect. A folder is a dump only as a pg_dump directory
+/// archive.
 pub fn sniff(path: &Path) -> std::io::Result<(Container, Option<Dialect>)> {
+    if path.is_dir() {
+        return Ok(if crate::archive::is_pg_directory(path) {
+            (Container::PgDirectory, Some(Dialect::Postgres))
+        } else {
+            (Container::Unknown, None)
+        });
+    }
     let mut f = std::fs::File::open(path)?;
-    let mut magic = [0u8; 5];
-    let n = read_full(&mut f, &mut magic)?;
-    let magic = &magic[..n];
+    let mut first = [0u8; 517];
+    let n = read_full(&mut f, &mut first)?;
+    let magic = &first[..n];
     if magic.starts_with(b"PGDMP") {
         return Ok((Container::PgCustom, Some(Dialect::Postgres)));
+    }
+    if crate::archive::is_pg_tar(magic) {
+        return Ok((Container::PgTar, Some(Dialect::Postgres)));
     }
     if magic.starts_with(b"PK\x03\x04") {
         let f = std::fs::File::open(path)?;
@@ -134,7 +149,7 @@ pub fn plain_sql(path: &Path, container: Container, temp_dir: Option<&Path>) -> 
                 .map_err(|e| Error::external(format!("opening zip {}", path.display()), e))?;
             return extract_zip_member(&mut z, "dump.sql", path, temp_dir);
         }
-        Container::PgCustom | Container::Unknown => {
+        Container::PgCustom | Container::PgDirectory | Container::PgTar | Container::Unknown => {
             return Err(Error::config(
                 path.display().to_string(),
                 "not a plain SQL dump",

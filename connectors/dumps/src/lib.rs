@@ -1,10 +1,21 @@
-//! Database dumps read without a database server: pg_dump plain files (`.sql`,
-//! `.sql.gz`), mysqldump / mariadb-dump files, and Odoo backup zips (`dump.sql`,
-//! `manifest.json`, `filestore/`).
+//! Database dumps read without a database server (and without `pg_restore`):
+//!
+//! - pg_dump plain SQL files (`.sql`, `.sql.gz`), rows as `COPY` blocks or
+//!   `INSERT` statements;
+//! - pg_dump archives: custom format (`-Fc`, one file), directory format (`-Fd`,
+//!   the folder or its `toc.dat`) and tar format (`-Ft`), uncompressed or gzip
+//!   compressed (pg_dump's default); lz4 / zstd compressed archives (pg_dump 16+)
+//!   are refused with an error;
+//! - mysqldump / mariadb-dump files (`.sql`, `.sql.gz`);
+//! - Odoo backup zips (`dump.sql`, `manifest.json`, `filestore/`).
+//!
+//! Every kind is recognised by its content, not its name.
 //!
 //! - [`input`] recognises a dump by its content and makes it a seekable plain file;
 //! - [`scan`] reads it once to find every table's columns, key, rows and data blocks;
 //! - [`read`] seeks to one table's blocks and converts them to Arrow ([`columns`]);
+//! - [`archive`] reads a pg_dump archive's table of contents and data in place,
+//!   through the same scanner and converter;
 //! - [`sql`] is the lexer both dialects share; [`odoo`] handles backup zips.
 //!
 //! Stream names: `schema.table` for PostgreSQL dumps (`public.res_partner`); the
@@ -15,6 +26,7 @@
 //!
 //! Call [`register`] to make the `dump` source available.
 
+pub mod archive;
 pub mod columns;
 pub mod input;
 pub mod odoo;
@@ -39,11 +51,12 @@ pub fn register(registry: &mut Registry) {
 
 struct DumpFactory;
 
-/// Whether `spec` names a dump file: by extension (`.sql`, `.sql.gz`, `.dump`,
-/// `.backup`, a `.zip` with `dump.sql` inside) or, for other names, by content.
+/// Whether `spec` names a dump: by extension (`.sql`, `.sql.gz`, `.dump`,
+/// `.backup`, a `.zip` with `dump.sql` inside) or, for other names, by content; a
+/// pg_dump archive (custom file, tar, or a directory holding `toc.dat`) by content.
 pub fn is_dump(spec: &str) -> bool {
     let path = Path::new(spec.strip_prefix("file://").unwrap_or(spec));
-    if spec.contains("://") && !spec.starts_with("file://") || !path.is_file() {
+    if spec.contains("://") && !spec.starts_with("file://") || !(path.is_file() || path.is_dir()) {
         return false;
     }
     let lower = spec.to_ascii_lowercase();
@@ -56,7 +69,10 @@ pub fn is_dump(spec: &str) -> bool {
     }
     match input::sniff(path) {
         Ok((input::Container::Unknown, _)) | Err(_) => false,
-        Ok((input::Container::PgCustom, _)) => true,
+        Ok((
+            input::Container::PgCustom | input::Container::PgDirectory | input::Container::PgTar,
+            _,
+        )) => true,
         Ok((_, dialect)) => {
             dialect.is_some()
                 || [".sql", ".sql.gz", ".dump", ".backup"]

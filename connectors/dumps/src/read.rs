@@ -1,6 +1,7 @@
 //! Reading one table's rows from a plain dump: seek to each of its data blocks
 //! (found by [`crate::scan`]) and convert `COPY` lines or `INSERT` tuples into Arrow
-//! batches of bounded size.
+//! batches of bounded size. [`TableReader`] does the conversion for blocks read
+//! from elsewhere (the members of a pg_dump archive, see [`crate::archive`]).
 
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
@@ -126,29 +127,71 @@ pub fn read_table(
         return Err(Error::data(loc.clone(), msg.clone()));
     }
     let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let mut b = Batcher::new(table, limits);
+    let mut r = TableReader::new(table, dialect, limits);
     for block in &table.blocks {
-        b.set_charset(block.charset, send)?;
         f.seek(SeekFrom::Start(block.start))
             .map_err(|e| Error::io(path, e))?;
         let reader = BufReader::with_capacity(1 << 20, (&mut f).take(block.end - block.start));
+        r.block(reader, file, block, send)?;
+    }
+    r.finish(send)
+}
+
+/// Converts one table's data blocks, each given as a reader of its bytes, into
+/// batches: the part of [`read_table`] that does not know where the bytes come
+/// from (a plain file, or a decompressed archive member).
+pub struct TableReader<'a> {
+    b: Batcher<'a>,
+    dialect: Dialect,
+}
+
+impl<'a> TableReader<'a> {
+    /// A reader of `table`'s rows.
+    pub fn new(table: &'a Table, dialect: Dialect, limits: BatchLimits) -> Self {
+        TableReader {
+            b: Batcher::new(table, limits),
+            dialect,
+        }
+    }
+
+    /// Converts one block: `reader` holds exactly the bytes `[block.start,
+    /// block.end)`; `file`, `block.start` and `block.line` locate errors.
+    ///
+    /// # Errors
+    /// Reading fails, or a value does not fit its column.
+    pub fn block(
+        &mut self,
+        reader: impl BufRead,
+        file: &str,
+        block: &Block,
+        send: &mut dyn FnMut(RecordBatch) -> Result<()>,
+    ) -> Result<()> {
+        let b = &mut self.b;
+        b.set_charset(block.charset, send)?;
         match &block.kind {
-            BlockKind::Copy { map } => copy_block(reader, file, block, map, &mut b, send)?,
+            BlockKind::Copy { map } => copy_block(reader, file, block, map, b, send),
             BlockKind::Insert {
                 pg_backslash_strings,
             } => insert_block(
                 reader,
                 file,
                 block,
-                dialect,
+                self.dialect,
                 *pg_backslash_strings,
-                &mut b,
+                b,
                 send,
-            )?,
+            ),
         }
     }
-    b.flush(send)?;
-    Ok(b.total)
+
+    /// Sends the last batch; returns the number of rows read.
+    ///
+    /// # Errors
+    /// `send` fails.
+    pub fn finish(mut self, send: &mut dyn FnMut(RecordBatch) -> Result<()>) -> Result<u64> {
+        self.b.flush(send)?;
+        Ok(self.b.total)
+    }
 }
 
 fn copy_block(

@@ -2,8 +2,10 @@
 //!
 //! `discover` makes the dump a plain seekable file (see [`crate::input`]) and scans
 //! it once ([`crate::scan`]); `read` then seeks to the stream's blocks
-//! ([`crate::read`]). A table the scan found broken fails its read with the error
-//! and location, and nothing of it is published; other tables are unaffected.
+//! ([`crate::read`]). A pg_dump archive (custom, directory or tar format) is not
+//! made a plain file: its table of contents and data are read in place
+//! ([`crate::archive`]). A table the scan found broken fails its read with the
+//! error and location, and nothing of it is published; other tables are unaffected.
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -14,6 +16,7 @@ use ferry_core::source::{Catalog, EventStream, ReadOptions, SourceEvent};
 use ferry_core::{Error, Location, Result, Source, StreamSpec};
 use serde::Deserialize;
 
+use crate::archive::{self, Archive};
 use crate::input::{self, Container, PlainSql};
 use crate::odoo;
 use crate::read::{self, BatchLimits};
@@ -24,7 +27,8 @@ use crate::sql::Dialect;
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DumpConfig {
-    /// The dump: `.sql`, `.sql.gz`, an Odoo backup `.zip`, … (recognised by content).
+    /// The dump: `.sql`, `.sql.gz`, an Odoo backup `.zip`, a pg_dump archive (custom
+    /// file, tar, or directory), … (recognised by content).
     pub path: PathBuf,
     /// Streams (names or globs, e.g. `public.mail_*`) to leave out: their data is
     /// passed over without being parsed.
@@ -43,10 +47,20 @@ pub struct DumpConfig {
     pub batch_rows: Option<usize>,
 }
 
+/// Where the table data is.
+#[derive(Debug)]
+enum Body {
+    /// A plain SQL file (maybe a decompressed temporary copy).
+    Plain(PlainSql),
+    /// A pg_dump archive read in place.
+    Archive(Box<Archive>, archive::Sources),
+}
+
 #[derive(Debug)]
 struct Prepared {
-    plain: PlainSql,
+    body: Body,
     dialect: Dialect,
+    format: &'static str,
     scan: Scan,
     backup: Option<odoo::Backup>,
     label: String,
@@ -65,7 +79,7 @@ impl DumpSource {
     /// # Errors
     /// The path does not exist or a skip pattern is not a valid glob.
     pub fn new(config: DumpConfig) -> Result<Self> {
-        if !config.path.is_file() {
+        if !(config.path.is_file() || config.path.is_dir()) {
             return Err(Error::io(
                 &config.path,
                 std::io::Error::new(std::io::ErrorKind::NotFound, "no such dump file"),
@@ -83,17 +97,13 @@ impl DumpSource {
         let label = path.display().to_string();
         let (container, dialect) = input::sniff(path).map_err(|e| Error::io(path, e))?;
         let dialect = match (container, dialect) {
-            (Container::PgCustom, _) => {
-                return Err(Error::config(
-                    label,
-                    "pg_dump custom format (-Fc) is not supported yet; convert it with \
-                     `pg_restore -f dump.sql FILE` and read the plain file",
-                ));
+            (Container::PgCustom | Container::PgDirectory | Container::PgTar, _) => {
+                return Self::prepare_archive(config, container);
             }
             (Container::Unknown, _) | (_, None) => {
                 return Err(Error::config(
                     label,
-                    "not a pg_dump plain file, mysqldump file or Odoo backup zip",
+                    "not a pg_dump plain file or archive, mysqldump file or Odoo backup zip",
                 ));
             }
             (_, Some(d)) => d,
@@ -126,11 +136,38 @@ impl DumpSource {
             "Dump scanned."
         );
         Ok(Prepared {
-            plain,
+            body: Body::Plain(plain),
             dialect,
+            format: match dialect {
+                Dialect::Postgres => "pg_dump plain",
+                Dialect::MySql => "mysqldump",
+            },
             scan,
             backup,
             label,
+        })
+    }
+
+    fn prepare_archive(config: &DumpConfig, container: Container) -> Result<Prepared> {
+        let started = std::time::Instant::now();
+        let a = Archive::open(&config.path, container)?;
+        let skip = Selection::new(&config.skip_tables)?;
+        let skip_fn = |name: &str| !skip.is_all() && skip.matches(name);
+        let (scan, sources) = archive::scan_archive(&a, &skip_fn)?;
+        tracing::info!(
+            dump = a.label,
+            format = a.layout.name(),
+            tables = scan.tables.len(),
+            seconds = started.elapsed().as_secs_f64(),
+            "Archive scanned."
+        );
+        Ok(Prepared {
+            dialect: Dialect::Postgres,
+            format: a.layout.name(),
+            label: a.label.clone(),
+            body: Body::Archive(Box::new(a), sources),
+            scan,
+            backup: None,
         })
     }
 
@@ -176,13 +213,7 @@ fn catalog_of(p: &Prepared) -> Catalog {
     let mut metadata = p.scan.metadata.clone();
     metadata.insert(
         "dump_format".into(),
-        serde_json::Value::String(
-            match p.dialect {
-                Dialect::Postgres => "pg_dump plain",
-                Dialect::MySql => "mysqldump",
-            }
-            .into(),
-        ),
+        serde_json::Value::String(p.format.into()),
     );
     let broken: Vec<serde_json::Value> = p
         .scan
@@ -268,20 +299,27 @@ impl Source for DumpSource {
             let result = match job {
                 Job::Table(i) => {
                     let t = &p.scan.tables[i];
-                    read::read_table(&p.plain.path, &p.label, t, p.dialect, limits, &mut send)
-                        .and_then(|rows| {
-                            if rows != t.rows {
-                                return Err(Error::data(
-                                    Location::file(&p.label),
-                                    format!(
-                                        "{}: read {rows} rows but the scan counted {}",
-                                        t.stream, t.rows
-                                    ),
-                                ));
-                            }
-                            tracing::debug!(stream = t.stream, rows, "Table read.");
-                            Ok(())
-                        })
+                    match &p.body {
+                        Body::Plain(plain) => {
+                            read::read_table(&plain.path, &p.label, t, p.dialect, limits, &mut send)
+                        }
+                        Body::Archive(a, sources) => {
+                            archive::read_table(a, &p.scan, sources, i, limits, &mut send)
+                        }
+                    }
+                    .and_then(|rows| {
+                        if rows != t.rows {
+                            return Err(Error::data(
+                                Location::file(&p.label),
+                                format!(
+                                    "{}: read {rows} rows but the scan counted {}",
+                                    t.stream, t.rows
+                                ),
+                            ));
+                        }
+                        tracing::debug!(stream = t.stream, rows, "Table read.");
+                        Ok(())
+                    })
                 }
                 Job::Files => {
                     let files = p.backup.as_ref().map(|b| b.files.as_slice()).unwrap_or(&[]);
