@@ -40,7 +40,7 @@ run "pg: COPY binary to /dev/null" bash -c "$copy_all"
 run "pg: ferry extract" "$FERRY" extract "$PG" --out "$WORK/out" --quiet
 run "pg: ConnectorX" "$VENV/bin/python" "$HERE/peers.py" connectorx "$PG" "$WORK/out"
 run "pg: ConnectorX partition_num=2" "$VENV/bin/python" "$HERE/peers.py" connectorx "$PG" "$WORK/out" 2
-run "pg: dlt sql_database (pyarrow)" "$VENV/bin/python" "$HERE/peers.py" dlt "postgresql://postgres@127.0.0.1:5432/$DB" "$WORK/out"
+run "pg: dlt sql_database (pyarrow)" "$VENV/bin/python" "$HERE/peers.py" dlt "postgresql+psycopg2://postgres@127.0.0.1:5432/$DB" "$WORK/out"
 echo "== MariaDB" >&2
 run "mariadb: ferry extract" "$FERRY" extract "$MY" --out "$WORK/out" --quiet
 run "mariadb: ConnectorX" "$VENV/bin/python" "$HERE/peers.py" connectorx "$MY" "$WORK/out"

@@ -115,8 +115,11 @@ impl FolderSink {
             .set_compression(Compression::ZSTD(
                 ZstdLevel::try_new(self.zstd_level).unwrap_or_default(),
             ))
+            // A row group is buffered until it closes, once per open writer (streams ×
+            // partitions at once): 32 MB keeps a parallel extraction under 200 MB
+            // while row groups stay large enough for fast scans.
             .set_max_row_group_row_count(Some(1 << 20))
-            .set_max_row_group_bytes(Some(128 << 20))
+            .set_max_row_group_bytes(Some(32 << 20))
             .set_created_by(format!("ferry {}", env!("CARGO_PKG_VERSION")))
             .build()
     }

@@ -184,7 +184,7 @@ pub async fn read(
         cursor_index,
         dedupe,
     });
-    let (out, rx) = mpsc::channel::<Result<SourceEvent>>(2);
+    let (out, rx) = mpsc::channel::<Result<SourceEvent>>(1);
     tokio::spawn(merge(ctx, progress, out));
     Ok(Box::pin(futures::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|ev| (ev, rx))
@@ -590,7 +590,7 @@ fn checkpoint(progress: &Progress) -> Result<SourceEvent> {
 /// that cover everything forwarded before them.
 async fn merge(ctx: Arc<Context>, mut progress: Progress, out: mpsc::Sender<Result<SourceEvent>>) {
     let stream = ctx.table.stream_name();
-    let (tx, mut rx) = mpsc::channel::<Result<Message>>(progress.partitions.len() * 2 + 1);
+    let (tx, mut rx) = mpsc::channel::<Result<Message>>(progress.partitions.len() + 1);
     let mut tasks = JoinSet::new();
     for (i, part) in progress.partitions.iter().enumerate() {
         if !part.done {

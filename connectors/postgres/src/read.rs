@@ -230,7 +230,7 @@ impl Source for PostgresSource {
             Some(cp) => CursorState::from_checkpoint(cp, &plan)?,
             None => None,
         };
-        let (tx, rx) = mpsc::channel::<Result<SourceEvent>>(2);
+        let (tx, rx) = mpsc::channel::<Result<SourceEvent>>(1);
         let ctx = Arc::new(ReadContext {
             settings: self.settings.clone(),
             snapshot,
@@ -538,7 +538,8 @@ async fn coordinate(
     since: Option<CursorState>,
     out: mpsc::Sender<Result<SourceEvent>>,
 ) {
-    let (tx, mut rx) = mpsc::channel::<Result<WorkerEvent>>(partitions.len().max(1) * 2);
+    // One batch in flight per worker: memory stays bounded by the partitions, not the table.
+    let (tx, mut rx) = mpsc::channel::<Result<WorkerEvent>>(partitions.len().max(1));
     let mut workers = Vec::new();
     for (i, p) in partitions.iter().enumerate() {
         if p.done {
