@@ -14,7 +14,7 @@ VENV=${VENV:-$HOME/.cache/ferry-bench-dlt}
 PORT=${PORT:-8899}
 RECORDS=${RECORDS:-100000}
 LATENCY=${LATENCY:-20}
-RATE=${RATE:-200}
+RATE=${RATE:-300}
 WORK=$(mktemp -d /tmp/ferry-bench-api.XXXXXX)
 python3 "$HERE/server.py" --port "$PORT" --records "$RECORDS" --latency-ms "$LATENCY" &
 SERVER=$!

@@ -6,6 +6,18 @@
 //! 0 success, 1 failure (some stream or query failed), 2 usage or configuration error,
 //! 130 interrupted.
 
+/// `println!` that ends the process quietly when stdout is closed early
+/// (`ferry discover … | head`) instead of panicking, as a broken pipe ends any
+/// other command's output.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if let Err(e) = writeln!(std::io::stdout().lock(), $($arg)*) {
+            $crate::stdout_failed(e);
+        }
+    }};
+}
+
 mod args;
 mod commands;
 mod connectors;
@@ -87,6 +99,15 @@ fn main() -> ExitCode {
             ExitCode::from(failure.code)
         }
     }
+}
+
+/// Ends the process after a failed write to stdout: silently for a closed pipe.
+pub fn stdout_failed(e: std::io::Error) -> ! {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        std::process::exit(0);
+    }
+    eprintln!("ferry: error: writing to stdout: {e}");
+    std::process::exit(i32::from(EXIT_FAILURE));
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {

@@ -102,9 +102,9 @@ pub async fn run(args: DemoArgs, quiet: bool) -> Result<(), Failure> {
     }
     let (ctx, _) = ferry_engine::open(&parquet).await?;
     for (title, sql) in QUERIES {
-        println!("-- {title}");
+        out!("-- {title}");
         super::sql::execute(&ctx, sql, SqlFormat::Table, None).await?;
-        println!();
+        out!();
     }
     if !quiet {
         eprintln!("Try your own: ferry sql --data {}", parquet.display());

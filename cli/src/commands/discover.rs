@@ -20,13 +20,13 @@ pub async fn run(args: DiscoverArgs) -> Result<(), Failure> {
             "metadata": catalog.metadata,
             "streams": streams.iter().map(|s| s.describe()).collect::<Vec<_>>(),
         });
-        println!(
+        out!(
             "{}",
             serde_json::to_string_pretty(&out).context("serializing the catalog")?
         );
         return Ok(());
     }
-    println!("{}: {} streams", source.describe(), streams.len());
+    out!("{}: {} streams", source.describe(), streams.len());
     for s in &streams {
         let rows = match (s.row_estimate, s.row_count_exact) {
             (Some(n), true) => format!("{n} rows"),
@@ -38,7 +38,7 @@ pub async fn run(args: DiscoverArgs) -> Result<(), Failure> {
         } else {
             format!(", key ({})", s.primary_key.join(", "))
         };
-        println!("\n{} ({rows}{key})", s.name);
+        out!("\n{} ({rows}{key})", s.name);
         let width = s
             .schema
             .fields()
@@ -48,7 +48,7 @@ pub async fn run(args: DiscoverArgs) -> Result<(), Failure> {
             .unwrap_or(0);
         for f in s.schema.fields() {
             let null = if f.is_nullable() { "" } else { " not null" };
-            println!("  {:<width$}  {}{null}", f.name(), f.data_type());
+            out!("  {:<width$}  {}{null}", f.name(), f.data_type());
         }
     }
     Ok(())

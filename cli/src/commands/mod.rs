@@ -54,7 +54,7 @@ pub(crate) async fn transfer(
     let bars = Arc::new(progress::Bars::new(quiet || control.json));
     let report = pipeline::run(source, sink, streams, state, bars, options).await?;
     if control.json {
-        println!(
+        out!(
             "{}",
             serde_json::to_string_pretty(&report).context("serializing the report")?
         );

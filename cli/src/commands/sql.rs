@@ -169,7 +169,7 @@ fn interactive(
                 (Some(".help"), _) => eprintln!("{HELP}"),
                 (Some(".tables"), _) => {
                     for t in tables {
-                        println!("{}", t.sql_name);
+                        out!("{}", t.sql_name);
                     }
                 }
                 (Some(".schema"), Some(name)) => {
