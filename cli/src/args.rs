@@ -65,6 +65,8 @@ pub enum Command {
 pub struct DiscoverArgs {
     /// A path (file or folder of exports) or a connection URL.
     pub source: String,
+    #[command(flatten)]
+    pub credentials: Credentials,
     /// Only these streams (comma-separated names or globs).
     #[arg(long, value_delimiter = ',')]
     pub streams: Vec<String>,
@@ -77,6 +79,8 @@ pub struct DiscoverArgs {
 pub struct ExtractArgs {
     /// A path (file or folder of exports) or a connection URL.
     pub source: String,
+    #[command(flatten)]
+    pub credentials: Credentials,
     /// Output folder (one sub-folder per stream).
     #[arg(long, short)]
     pub out: PathBuf,
@@ -168,4 +172,113 @@ pub struct DemoArgs {
     /// Folder for the sample exports and their Parquet copy.
     #[arg(long, default_value = "ferry-demo")]
     pub dir: PathBuf,
+}
+
+/// Credentials for a connection URL, kept out of the command line and shell history:
+/// they fill the URL's user info (`scheme://USER:SECRET@host/…`) before the connector
+/// sees it, and are redacted like any secret.
+#[derive(Debug, Args, Default)]
+pub struct Credentials {
+    /// Login for the connection URL (replaces a user in the URL).
+    #[arg(long, value_name = "NAME")]
+    pub user: Option<String>,
+    /// Read the password from this environment variable.
+    #[arg(long, value_name = "VAR", conflicts_with = "api_key_env")]
+    pub password_env: Option<String>,
+    /// Read the API key from this environment variable (Odoo: with `--user`;
+    /// Dolibarr, ERPNext: alone).
+    #[arg(long, value_name = "VAR")]
+    pub api_key_env: Option<String>,
+}
+
+impl Credentials {
+    /// `spec` with the user and secret put in its user info; `spec` itself when no
+    /// flag is given.
+    ///
+    /// # Errors
+    /// A named variable is unset, or `spec` is not a URL.
+    pub fn apply(&self, spec: &str) -> Result<String, ferry_core::Error> {
+        let secret = match (&self.password_env, &self.api_key_env) {
+            (Some(var), _) | (None, Some(var)) => Some(std::env::var(var).map_err(|_| {
+                ferry_core::Error::config(
+                    "credentials",
+                    format!("environment variable {var} is not set"),
+                )
+            })?),
+            (None, None) => None,
+        };
+        if self.user.is_none() && secret.is_none() {
+            return Ok(spec.to_owned());
+        }
+        let Some((scheme, rest)) = spec.split_once("://") else {
+            return Err(ferry_core::Error::config(
+                "credentials",
+                "--user, --password-env and --api-key-env apply to a connection URL",
+            ));
+        };
+        // Keep the URL's own user unless --user replaces it; drop its password.
+        let (userinfo, host) = match rest.split_once('@') {
+            Some((info, host)) if !info.contains('/') => (Some(info), host),
+            _ => (None, rest),
+        };
+        let url_user = userinfo.map(|i| i.split(':').next().unwrap_or("").to_owned());
+        let enc = percent_encode;
+        let user = match &self.user {
+            Some(u) => enc(u),
+            None => url_user.unwrap_or_default(),
+        };
+        let info = match (user.is_empty(), secret) {
+            (_, Some(s)) if user.is_empty() => enc(&s),
+            (_, Some(s)) => format!("{user}:{}", enc(&s)),
+            (false, None) => user,
+            (true, None) => return Ok(format!("{scheme}://{host}")),
+        };
+        Ok(format!("{scheme}://{info}@{host}"))
+    }
+}
+
+/// Percent-encodes all but RFC 3986's unreserved characters, for a URL's user info.
+fn percent_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Credentials, percent_encode};
+
+    #[test]
+    fn user_info_is_percent_encoded() {
+        assert_eq!(percent_encode("a@b:c/d é"), "a%40b%3Ac%2Fd%20%C3%A9");
+    }
+
+    #[test]
+    fn credentials_fill_the_user_info() {
+        let var = "FERRY_TEST_SECRET_CLI_7F3";
+        let missing = Credentials {
+            password_env: Some(var.into()),
+            ..Credentials::default()
+        };
+        assert!(missing.apply("odoo+https://h/db").is_err());
+        let none = Credentials::default();
+        assert_eq!(none.apply("exports/").unwrap(), "exports/");
+        let user_only = Credentials {
+            user: Some("admin".into()),
+            ..Credentials::default()
+        };
+        assert_eq!(
+            user_only
+                .apply("tryton+http://old:pw@127.0.0.1:8000/db")
+                .unwrap(),
+            "tryton+http://admin@127.0.0.1:8000/db"
+        );
+        assert!(user_only.apply("exports/").is_err());
+    }
 }

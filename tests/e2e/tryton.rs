@@ -265,3 +265,27 @@ fn tryton_wrong_password_fails_clearly_without_the_password() {
     assert!(err.contains("login refused"), "{err}");
     assert!(!err.contains("Wrong-Pw-77x1"), "{err}");
 }
+
+#[test]
+fn credentials_come_from_flags_and_the_environment() {
+    let Some(url) = server() else { return };
+    let spec = url.replacen("http://", "tryton+http://", 1);
+    let out = ferry()
+        .args(["discover", &spec, "--json", "--user", "admin"])
+        .args(["--password-env", "FERRY_E2E_TRYTON_PW"])
+        .env("FERRY_E2E_TRYTON_PW", PASSWORD)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let catalog: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(!catalog["streams"].as_array().unwrap().is_empty());
+    assert!(!String::from_utf8_lossy(&out.stdout).contains(PASSWORD));
+
+    let unset = ferry()
+        .args(["discover", &spec, "--user", "admin"])
+        .args(["--password-env", "FERRY_E2E_UNSET_VAR_93"])
+        .output()
+        .unwrap();
+    assert_eq!(unset.status.code(), Some(2), "a usage error");
+    assert!(stderr(&unset).contains("FERRY_E2E_UNSET_VAR_93 is not set"));
+}

@@ -8,7 +8,8 @@ use crate::args::DiscoverArgs;
 use crate::connectors::registry;
 
 pub async fn run(args: DiscoverArgs) -> Result<(), Failure> {
-    let source = registry().source_from_spec(&args.source)?;
+    let spec = args.credentials.apply(&args.source)?;
+    let source = registry().source_from_spec(&spec)?;
     let catalog = source
         .discover()
         .await

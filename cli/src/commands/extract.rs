@@ -18,6 +18,7 @@ const FILESTORE_COPY: &str = "_filestore";
 
 pub async fn run(args: ExtractArgs, quiet: bool) -> Result<(), Failure> {
     let registry = registry();
+    let spec = args.credentials.apply(&args.source)?;
     let source = if args.with_files {
         if !ferry_dumps::is_dump(&args.source) {
             return Err(ferry_core::Error::config(
@@ -38,7 +39,7 @@ pub async fn run(args: ExtractArgs, quiet: bool) -> Result<(), Failure> {
         );
         registry.source_from_config(table, "--with-files")?
     } else {
-        registry.source_from_spec(&args.source)?
+        registry.source_from_spec(&spec)?
     };
     let sink = registry.sink_for_path(args.format.name(), &args.out)?;
     // The output folder carries its own state, so rerunning the same command resumes.
