@@ -5,6 +5,7 @@ use ferry_core::Registry;
 /// A registry with every connector of this build.
 pub fn registry() -> Registry {
     let mut registry = Registry::new();
+    ferry_sqlite::register(&mut registry);
     ferry_dumps::register(&mut registry);
     ferry_postgres::register(&mut registry);
     ferry_mysql::register(&mut registry);

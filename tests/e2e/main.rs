@@ -13,4 +13,5 @@ mod odoo_zip;
 mod postgres;
 mod readers;
 mod sql;
+mod sqlite;
 mod tryton;
