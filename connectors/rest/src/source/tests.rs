@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use arrow::array::AsArray;
+use arrow::array::{Array, AsArray};
 use arrow::datatypes::Int64Type;
 use axum::Router;
 use axum::extract::{Query, State};
@@ -147,4 +147,217 @@ fn flattening_children_and_link_headers() {
     let v: Vec<Value> = serde_json::from_str("[1.50, 2, null, 3.125]").unwrap();
     assert_eq!(infer(&v.iter().collect::<Vec<_>>()), Kind::Decimal(3));
     assert_eq!(unix_to_text("1732848000"), "2024-11-29 02:40:00");
+}
+
+// ---------------------------------------------------------------------------
+// ERPNext: a local server answering /api/resource like Frappe v15 does.
+
+const ERP_KEY: &str = "k3y4a:s3cr3tb";
+
+struct Frappe {
+    docs: BTreeMap<String, Vec<Value>>,
+    throttled_once: std::sync::atomic::AtomicBool,
+    hits: AtomicUsize,
+}
+
+fn frappe_docs() -> BTreeMap<String, Vec<Value>> {
+    let mut docs = BTreeMap::new();
+    let customers: Vec<Value> = (1..=45)
+        .map(|i| {
+            json!({"name": format!("CUST-{i:05}"), "customer_name": format!("Client {i} – Société"),
+                   "customer_group": "Commercial", "disabled": i % 9 == 0,
+                   "tax_id": if i % 4 == 0 { Value::Null } else { json!(format!("FR{i:011}")) },
+                   "creation": format!("2024-05-01 10:{:02}:00.000000", i % 60),
+                   "modified": format!("2024-06-{:02} 08:00:00.123456", 1 + i % 28),
+                   "docstatus": 0, "idx": 0})
+        })
+        .collect();
+    docs.insert("Customer".to_owned(), customers);
+    let mut orders = Vec::new();
+    let mut items = Vec::new();
+    for o in 1..=30 {
+        let name = format!("SAL-ORD-2024-{o:05}");
+        let mut total = 0.0f64;
+        for l in 1..=3 {
+            let qty = f64::from(l) * 1.5;
+            let rate = 19.99 + f64::from(o);
+            total += qty * rate;
+            items.push(json!({"name": format!("{name}-{l}"), "parent": name, "parenttype": "Sales Order",
+                              "parentfield": "items", "idx": l, "item_code": format!("ITEM-{l}"),
+                              "qty": qty, "rate": rate, "amount": qty * rate,
+                              "creation": "2024-05-02 09:00:00.000000", "modified": "2024-05-02 09:00:00.000000"}));
+        }
+        orders.push(
+            json!({"name": name, "customer": format!("CUST-{:05}", 1 + o % 45),
+                           "transaction_date": "2024-05-02", "grand_total": total, "docstatus": 1,
+                           "creation": format!("2024-05-02 09:{o:02}:00.000000"),
+                           "modified": format!("2024-06-{:02} 12:00:00.000000", 1 + o % 28)}),
+        );
+    }
+    docs.insert("Sales Order".to_owned(), orders);
+    docs.insert("Sales Order Item".to_owned(), items);
+    docs
+}
+
+async fn frappe_list(
+    State(f): State<Arc<Frappe>>,
+    axum::extract::Path(doctype): axum::extract::Path<String>,
+    headers: HeaderMap,
+    Query(q): Query<BTreeMap<String, String>>,
+) -> axum::response::Response {
+    f.hits.fetch_add(1, Ordering::SeqCst);
+    let auth = headers.get("authorization").and_then(|v| v.to_str().ok());
+    if auth != Some(&format!("token {ERP_KEY}")) {
+        return (StatusCode::UNAUTHORIZED, axum::Json(json!({"exc_type": "AuthenticationError",
+            "exception": "frappe.exceptions.AuthenticationError", "_server_messages": "[\"{\\\"message\\\": \\\"Invalid API key\\\"}\"]"}))).into_response();
+    }
+    if doctype == "Customer" && !f.throttled_once.swap(true, Ordering::SeqCst) {
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            [("retry-after", "1")],
+            "Too Many Requests",
+        )
+            .into_response();
+    }
+    if doctype.ends_with(" Item") && q.get("parent").is_none() {
+        return (StatusCode::FORBIDDEN, axum::Json(json!({"exc_type": "PermissionError",
+            "exception": format!("frappe.exceptions.PermissionError: Insufficient Permission for {doctype}")}))).into_response();
+    }
+    assert_eq!(q.get("fields").map(String::as_str), Some("[\"*\"]"));
+    assert_eq!(
+        q.get("order_by").map(String::as_str),
+        Some("creation asc, name asc")
+    );
+    let start: usize = q
+        .get("limit_start")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let len: usize = q
+        .get("limit_page_length")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20);
+    let since = q.get("filters").map(|fl| {
+        let v: Value = serde_json::from_str(fl).unwrap();
+        assert_eq!(v[0][0], json!("modified"));
+        assert_eq!(v[0][1], json!(">="));
+        v[0][2].as_str().unwrap().to_owned()
+    });
+    let mut all: Vec<Value> = f.docs.get(&doctype).cloned().unwrap_or_default();
+    if let Some(s) = since {
+        all.retain(|d| d["modified"].as_str().unwrap() >= s.as_str());
+    }
+    all.sort_by(|a, b| {
+        (a["creation"].as_str(), a["name"].as_str())
+            .cmp(&(b["creation"].as_str(), b["name"].as_str()))
+    });
+    let page: Vec<Value> = all.into_iter().skip(start).take(len).collect();
+    axum::Json(json!({"data": page})).into_response()
+}
+
+async fn read_stream(
+    src: &RestSource,
+    spec: &StreamSpec,
+    options: ReadOptions,
+) -> Vec<arrow::record_batch::RecordBatch> {
+    let mut events = src.read(spec, options).await.unwrap();
+    let mut out = Vec::new();
+    while let Some(e) = events.next().await {
+        if let SourceEvent::Batch(b) = e.unwrap() {
+            out.push(b);
+        }
+    }
+    out
+}
+
+fn strings(batches: &[arrow::record_batch::RecordBatch], col: &str) -> Vec<String> {
+    batches
+        .iter()
+        .flat_map(|b| {
+            let a = b.column(b.schema().index_of(col).unwrap()).clone();
+            let a = arrow::compute::cast(&a, &arrow::datatypes::DataType::Utf8).unwrap();
+            let s = a.as_string::<i32>();
+            (0..s.len())
+                .map(|i| s.value(i).to_owned())
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn erpnext_description_reads_lists_child_tables_and_increments() {
+    let f = Arc::new(Frappe {
+        docs: frappe_docs(),
+        throttled_once: std::sync::atomic::AtomicBool::new(false),
+        hits: AtomicUsize::new(0),
+    });
+    let app = Router::new()
+        .route("/api/resource/{doctype}", get(frappe_list))
+        .with_state(f.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let (key, secret) = ERP_KEY.split_once(':').unwrap();
+    let mut http = ferry_http::HttpConfig {
+        backoff_initial_ms: 10,
+        ..Default::default()
+    };
+    http.max_concurrency = 4;
+    let src = RestSource::new(RestConfig {
+        system: Some("erpnext".into()),
+        url: format!("http://{key}:{secret}@{addr}"),
+        page_size: Some(7),
+        http,
+        ..Default::default()
+    })
+    .unwrap();
+    assert!(!src.describe().contains(secret));
+    let catalog = src.discover().await.unwrap();
+    let spec = |n: &str| {
+        catalog
+            .streams
+            .iter()
+            .find(|s| s.name == n)
+            .unwrap()
+            .clone()
+    };
+
+    // Every customer once, in order, over 7 pages of 7, after one 429.
+    let customers = read_stream(&src, &spec("Customer"), ReadOptions::default()).await;
+    let names = strings(&customers, "name");
+    assert_eq!(
+        names,
+        (1..=45).map(|i| format!("CUST-{i:05}")).collect::<Vec<_>>()
+    );
+    assert!(src.client().stats().throttled >= 1);
+    let tax = customers[0].column(customers[0].schema().index_of("tax_id").unwrap());
+    assert!(tax.null_count() > 0, "null stays null");
+
+    // Order lines come from the child DocType, each with its parent's name; money exact.
+    let items = read_stream(&src, &spec("Sales Order Item"), ReadOptions::default()).await;
+    assert_eq!(strings(&items, "name").len(), 90);
+    let parents = strings(&items, "parent");
+    assert_eq!(parents[0], "SAL-ORD-2024-00001");
+    let rate_type = items[0]
+        .schema()
+        .field_with_name("rate")
+        .unwrap()
+        .data_type()
+        .clone();
+    assert_eq!(rate_type, arrow::datatypes::DataType::Decimal128(38, 9));
+    assert_eq!(strings(&items, "rate")[0], "20.990000000");
+    let orders = read_stream(&src, &spec("Sales Order"), ReadOptions::default()).await;
+    assert_eq!(strings(&orders, "name").len(), 30);
+
+    // Incremental: only documents modified at or after the mark.
+    let since = ReadOptions {
+        resume: None,
+        since: Some(Checkpoint(json!({"mark": "2024-06-20 00:00:00"}))),
+    };
+    let changed = read_stream(&src, &spec("Customer"), since).await;
+    let changed = strings(&changed, "name");
+    let expected: Vec<String> = (1..=45)
+        .filter(|i| 1 + i % 28 >= 20)
+        .map(|i| format!("CUST-{i:05}"))
+        .collect();
+    assert_eq!(changed, expected);
 }
