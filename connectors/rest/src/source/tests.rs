@@ -219,7 +219,7 @@ async fn frappe_list(
         )
             .into_response();
     }
-    if doctype.ends_with(" Item") && q.get("parent").is_none() {
+    if doctype.ends_with(" Item") && !q.contains_key("parent") {
         return (StatusCode::FORBIDDEN, axum::Json(json!({"exc_type": "PermissionError",
             "exception": format!("frappe.exceptions.PermissionError: Insufficient Permission for {doctype}")}))).into_response();
     }
