@@ -48,6 +48,10 @@ pub fn sniff(path: &Path) -> std::io::Result<(Container, Option<Dialect>)> {
     let mut first = [0u8; 517];
     let n = read_full(&mut f, &mut first)?;
     let magic = &first[..n];
+    // A SQLite database holds its schema as SQL text, which would pass for a dump.
+    if magic.starts_with(b"SQLite format 3\0") {
+        return Ok((Container::Unknown, None));
+    }
     if magic.starts_with(b"PGDMP") {
         return Ok((Container::PgCustom, Some(Dialect::Postgres)));
     }
@@ -233,6 +237,16 @@ mod tests {
         );
         assert_eq!(dialect_of(b"-- MariaDB dump 10.19\n"), Some(Dialect::MySql));
         assert_eq!(dialect_of(b"id,name\n1,a\n"), None);
+    }
+
+    #[test]
+    fn sqlite_databases_are_not_dumps() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("erp.db");
+        let mut bytes = b"SQLite format 3\0".to_vec();
+        bytes.extend_from_slice(b"CREATE TABLE t (id integer PRIMARY KEY);\n");
+        std::fs::write(&p, bytes).unwrap();
+        assert_eq!(sniff(&p).unwrap(), (Container::Unknown, None));
     }
 
     #[test]
