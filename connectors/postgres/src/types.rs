@@ -685,10 +685,10 @@ mod tests {
         assert_eq!(decode_numeric(&v, 0).unwrap(), Some(10i128.pow(38) - 1));
         assert!(decode_numeric(&v, 1).is_err(), "39 digits do not fit");
         // numeric(38,37): 9.999…9 (37 nines after the point) is sent padded to 40
-        // decimals (ten base-10000 groups, the last 9990).
+        // decimals (ten base-10000 groups, the last 9000).
         let mut digits = vec![9i16];
         digits.extend([9999i16; 9]);
-        digits.push(9990);
+        digits.push(9000);
         let v = numeric(0, 0, 37, &digits);
         assert_eq!(decode_numeric(&v, 37).unwrap(), Some(10i128.pow(38) - 1));
         assert!(decode_numeric(&v, 36).is_err(), "37 decimals never rounded");
