@@ -114,6 +114,7 @@ struct Scanner<'a> {
     skip: &'a dyn Fn(&str) -> bool,
     metadata: serde_json::Map<String, serde_json::Value>,
     current_insert: Option<(usize, u64)>,
+    split_bytes: Option<u64>,
 }
 
 /// Scans a plain dump read from `reader`. `file` names it in errors; `skip` says
@@ -127,7 +128,24 @@ pub fn scan<R: BufRead>(
     file: &str,
     skip: &dyn Fn(&str) -> bool,
 ) -> std::io::Result<Scan> {
+    scan_split(reader, dialect, file, skip, None)
+}
+
+/// [`scan`], cutting `COPY` blocks longer than `split_bytes` into consecutive blocks
+/// at row boundaries, so that the parts of one big table can be read in parallel
+/// (each part knows its first line, for errors).
+///
+/// # Errors
+/// Reading fails.
+pub fn scan_split<R: BufRead>(
+    reader: R,
+    dialect: Dialect,
+    file: &str,
+    skip: &dyn Fn(&str) -> bool,
+    split_bytes: Option<u64>,
+) -> std::io::Result<Scan> {
     let mut sc = Scanner {
+        split_bytes,
         dialect,
         file,
         tables: Vec::new(),
@@ -742,6 +760,7 @@ impl Scanner<'_> {
         let mut start = None;
         let mut first_line = line + 1;
         let mut field = Vec::new();
+        let split = self.split_bytes.filter(|_| !skipped);
         let end;
         loop {
             let Some((l, at, no)) = sp.next_line()? else {
@@ -754,6 +773,21 @@ impl Scanner<'_> {
                 return Ok(());
             };
             if start.is_none() {
+                start = Some(at);
+                first_line = no;
+            }
+            if let (Some(limit), Some(s)) = (split, start)
+                && at - s >= limit
+            {
+                // Close this part at the row boundary; the next row starts the next.
+                let charset = self.charset;
+                self.tables[idx].blocks.push(Block {
+                    start: s,
+                    end: at,
+                    line: first_line,
+                    kind: BlockKind::Copy { map: map.clone() },
+                    charset,
+                });
                 start = Some(at);
                 first_line = no;
             }
@@ -1156,6 +1190,40 @@ ALTER TABLE ONLY public.\"Odd Name\"\n    ADD CONSTRAINT odd_pkey PRIMARY KEY (i
         assert!(!t.columns[7].nullable);
         let b = &t.blocks[0];
         assert!(dump[b.start as usize..b.end as usize].starts_with("1\tk\t1.50"));
+    }
+
+    #[test]
+    fn long_copy_blocks_split_at_row_boundaries_with_their_lines() {
+        let mut dump = String::from(
+            "CREATE TABLE public.t (id integer, s text);\nCOPY public.t (id, s) FROM stdin;\n",
+        );
+        for i in 1..=100 {
+            dump.push_str(&format!("{i}\trow {i}\n"));
+        }
+        dump.push_str("\\.\n");
+        let s = scan_split(
+            dump.as_bytes(),
+            Dialect::Postgres,
+            "t.sql",
+            &|_| false,
+            Some(100),
+        )
+        .unwrap();
+        let t = &s.tables[0];
+        assert_eq!(t.rows, 100);
+        assert!(t.blocks.len() > 5, "{} blocks", t.blocks.len());
+        let mut next_row = 1;
+        for b in &t.blocks {
+            let text = &dump[b.start as usize..b.end as usize];
+            if text.is_empty() {
+                continue;
+            }
+            // Row i is on line i + 2; every part starts on a whole row.
+            assert!(text.starts_with(&format!("{next_row}\t")), "{text:?}");
+            assert_eq!(b.line, next_row + 2);
+            next_row += text.lines().count() as u64;
+        }
+        assert_eq!(next_row, 101, "the parts cover every row once");
     }
 
     #[test]

@@ -45,6 +45,10 @@ pub struct DumpConfig {
     /// Rows per batch (default 65536).
     #[serde(default)]
     pub batch_rows: Option<usize>,
+    /// A plain dump's long `COPY` blocks are cut into parts of about this many bytes,
+    /// read by one thread per core (default 32 MiB).
+    #[serde(default)]
+    pub part_bytes: Option<u64>,
 }
 
 /// Where the table data is.
@@ -123,8 +127,14 @@ impl DumpSource {
         let skip_fn = |name: &str| !skip.is_all() && skip.matches(name);
         let reader = input::open_buffered(&plain.path)?;
         let started = std::time::Instant::now();
-        let mut scan =
-            scan::scan(reader, dialect, &label, &skip_fn).map_err(|e| Error::io(&plain.path, e))?;
+        let mut scan = scan::scan_split(
+            reader,
+            dialect,
+            &label,
+            &skip_fn,
+            Some(config.part_bytes.unwrap_or(PART_BYTES).max(1)),
+        )
+        .map_err(|e| Error::io(&plain.path, e))?;
         if let Some(t) = &plain.truncated {
             scan.metadata
                 .insert("truncated".into(), serde_json::Value::String(t.clone()));
@@ -291,6 +301,7 @@ impl Source for DumpSource {
             });
         };
         let (tx, rx) = tokio::sync::mpsc::channel::<Result<SourceEvent>>(2);
+        let workers = std::thread::available_parallelism().map_or(1, usize::from);
         tokio::task::spawn_blocking(move || {
             let mut send = |b| {
                 tx.blocking_send(Ok(SourceEvent::Batch(b)))
@@ -300,6 +311,17 @@ impl Source for DumpSource {
                 Job::Table(i) => {
                     let t = &p.scan.tables[i];
                     match &p.body {
+                        Body::Plain(plain) if t.blocks.len() > 1 && workers > 1 => {
+                            read_in_parallel(
+                                &plain.path,
+                                &p.label,
+                                t,
+                                p.dialect,
+                                limits,
+                                workers,
+                                &tx,
+                            )
+                        }
                         Body::Plain(plain) => {
                             read::read_table(&plain.path, &p.label, t, p.dialect, limits, &mut send)
                         }
@@ -353,5 +375,82 @@ impl Source for DumpSource {
         Ok(Box::pin(futures::stream::unfold(rx, |mut rx| async move {
             rx.recv().await.map(|ev| (ev, rx))
         })))
+    }
+}
+
+/// Size of the parts a long `COPY` block of a plain dump is cut into by the scan.
+const PART_BYTES: u64 = 32 << 20;
+
+/// Reads the blocks of `table` with `workers` threads, block `k` by thread
+/// `k % workers`, all sending into `tx`; returns the rows read. The first error stops
+/// the others at their next batch.
+fn read_in_parallel(
+    path: &std::path::Path,
+    label: &str,
+    table: &scan::Table,
+    dialect: Dialect,
+    limits: BatchLimits,
+    workers: usize,
+    tx: &tokio::sync::mpsc::Sender<Result<SourceEvent>>,
+) -> Result<u64> {
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    // Smaller batches per thread keep the memory of the whole read where one reader's was.
+    let limits = BatchLimits {
+        rows: (limits.rows / workers).max(1),
+        bytes: (limits.bytes / workers).max(1),
+    };
+    let results: Vec<Result<u64>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..workers)
+            .map(|w| {
+                let mut part = table.clone();
+                part.blocks = table
+                    .blocks
+                    .iter()
+                    .skip(w)
+                    .step_by(workers)
+                    .cloned()
+                    .collect();
+                let (tx, stop) = (tx.clone(), &stop);
+                s.spawn(move || {
+                    let mut send = |b| {
+                        if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                            return Err(Error::data(Location::default(), "reader stopped"));
+                        }
+                        tx.blocking_send(Ok(SourceEvent::Batch(b)))
+                            .map_err(|_| Error::data(Location::default(), "reader stopped"))
+                    };
+                    let r = read::read_table(path, label, &part, dialect, limits, &mut send);
+                    if r.is_err() {
+                        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+                    }
+                    r
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    Err(Error::data(
+                        Location::file(label),
+                        "a reader thread panicked",
+                    ))
+                })
+            })
+            .collect()
+    });
+    // Report the real fault, not a thread that only stopped because of it.
+    let mut rows = 0;
+    let mut stopped = None;
+    for r in results {
+        match r {
+            Ok(n) => rows += n,
+            Err(e) if e.to_string().contains("reader stopped") => stopped = Some(e),
+            Err(e) => return Err(e),
+        }
+    }
+    match stopped {
+        Some(e) => Err(e),
+        None => Ok(rows),
     }
 }
