@@ -9,7 +9,7 @@ use std::process::Command;
 use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::datatypes::DataType;
 
-use crate::util::{ferry, ferry_ok, mandatory, stderr};
+use crate::util::{ferry, ferry_ok, mandatory, postgres_reachable, stderr};
 
 fn samples() -> Option<PathBuf> {
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/samples");
@@ -248,21 +248,6 @@ fn dolibarr_mariadb_dump_extracts_completely() {
 // ---------------------------------------------------------------------------
 // Real dumps made here from the local servers.
 
-fn pg_ok() -> bool {
-    let ok = Command::new("psql")
-        .args(["-h", "127.0.0.1", "-U", "postgres", "-Atc", "select 1"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        assert!(
-            !mandatory(),
-            "PostgreSQL on 127.0.0.1:5432 is required in CI"
-        );
-        eprintln!("PostgreSQL not reachable: skipping");
-    }
-    ok
-}
-
 fn my_ok() -> bool {
     let ok = Command::new("mariadb")
         .args(["-h", "127.0.0.1", "-u", "root", "-e", "select 1"])
@@ -494,7 +479,7 @@ fn compare_rows(server: &str, out: &Path, stream: &str) {
 
 #[test]
 fn pg_dump_formats_round_trip_every_value() {
-    if !pg_ok() {
+    if !postgres_reachable() {
         return;
     }
     let db = PgDb(unique("ferry_dumps"));
@@ -840,7 +825,7 @@ fn truncated_gzip_keeps_the_tables_before_the_cut() {
 /// whole are written; the others fail naming the archive and TOC entry.
 #[test]
 fn damaged_pg_archives_fail_only_the_damaged_tables() {
-    if !pg_ok() {
+    if !postgres_reachable() {
         return;
     }
     let db = PgDb(unique("ferry_archive"));

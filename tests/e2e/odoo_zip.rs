@@ -10,7 +10,7 @@ use std::process::{Command, Stdio};
 
 use arrow::array::{Array, AsArray, RecordBatch};
 
-use crate::util::{ferry, mandatory, stderr};
+use crate::util::{ferry, postgres_reachable, stderr};
 
 const TABLES: &str = r#"
 CREATE TABLE res_partner (id serial PRIMARY KEY, name varchar NOT NULL, email varchar,
@@ -75,21 +75,6 @@ INSERT INTO stock_quant (product_id, location_id, quantity, reserved_quantity, i
 SELECT 1 + g % 90, 8 + g % 3, CASE WHEN g % 13 = 0 THEN -2.5 ELSE g * 1.5 END, 0, timestamp '2024-05-01 00:00:00'
 FROM generate_series(1, 150) g;
 "#;
-
-fn pg_reachable() -> bool {
-    let ok = Command::new("psql")
-        .args(["-h", "127.0.0.1", "-U", "postgres", "-Atc", "select 1"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        assert!(
-            !mandatory(),
-            "PostgreSQL on 127.0.0.1:5432 is required in CI"
-        );
-        eprintln!("PostgreSQL not reachable: skipping");
-    }
-    ok
-}
 
 fn psql(db: &str, sql: &str) -> String {
     let mut child = Command::new("psql")
@@ -189,7 +174,7 @@ fn column_by_id(batches: &[RecordBatch], name: &str) -> BTreeMap<i64, String> {
 
 #[test]
 fn odoo_shaped_database_round_trips_through_a_manager_style_zip() {
-    if !pg_reachable() {
+    if !postgres_reachable() {
         return;
     }
     let db = Db(format!(

@@ -12,21 +12,6 @@ use std::time::{Duration, Instant};
 
 use crate::util::*;
 
-fn pg_reachable() -> bool {
-    let ok = Command::new("psql")
-        .args(["-h", "127.0.0.1", "-U", "postgres", "-XAtqc", "SELECT 1"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        assert!(
-            !mandatory(),
-            "PostgreSQL at 127.0.0.1:5432 is required when CI is set"
-        );
-        eprintln!("PostgreSQL at 127.0.0.1:5432 is not reachable: skipping");
-    }
-    ok
-}
-
 /// A database of its own, dropped at the end of the test.
 struct TestDb {
     name: String,
@@ -34,7 +19,7 @@ struct TestDb {
 
 impl TestDb {
     fn new(tag: &str) -> Option<TestDb> {
-        if !pg_reachable() {
+        if !postgres_reachable() {
             return None;
         }
         let nanos = std::time::SystemTime::now()

@@ -38,6 +38,23 @@ pub fn write(dir: &Path, name: &str, bytes: impl AsRef<[u8]>) -> PathBuf {
     p
 }
 
+/// Whether PostgreSQL answers at 127.0.0.1:5432; when it does not, tests skip, except
+/// in CI, where they fail.
+pub fn postgres_reachable() -> bool {
+    let ok = Command::new("psql")
+        .args(["-h", "127.0.0.1", "-U", "postgres", "-XAtqc", "SELECT 1"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        assert!(
+            !mandatory(),
+            "PostgreSQL at 127.0.0.1:5432 is required when CI is set"
+        );
+        eprintln!("PostgreSQL at 127.0.0.1:5432 is not reachable: skipping");
+    }
+    ok
+}
+
 /// Whether the services the tests need are mandatory (CI sets `CI`).
 pub fn mandatory() -> bool {
     std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false" && v != "0")
