@@ -227,11 +227,11 @@ impl Credentials {
             Some(u) => enc(u),
             None => url_user.unwrap_or_default(),
         };
-        let info = match (user.is_empty(), secret) {
-            (_, Some(s)) if user.is_empty() => enc(&s),
-            (_, Some(s)) => format!("{user}:{}", enc(&s)),
-            (false, None) => user,
-            (true, None) => return Ok(format!("{scheme}://{host}")),
+        let info = match secret {
+            Some(s) if user.is_empty() => enc(&s),
+            Some(s) => format!("{user}:{}", enc(&s)),
+            None if user.is_empty() => return Ok(format!("{scheme}://{host}")),
+            None => user,
         };
         Ok(format!("{scheme}://{info}@{host}"))
     }

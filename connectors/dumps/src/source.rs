@@ -399,7 +399,9 @@ fn read_in_parallel(
         rows: (limits.rows / workers).max(1),
         bytes: (limits.bytes / workers).max(1),
     };
-    let results: Vec<Result<u64>> = std::thread::scope(|s| {
+    // Each thread says whether it stopped only because another failed (or the
+    // consumer went away), so that the error reported is the real fault.
+    let results: Vec<(Result<u64>, bool)> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..workers)
             .map(|w| {
                 let mut part = table.clone();
@@ -412,18 +414,21 @@ fn read_in_parallel(
                     .collect();
                 let (tx, stop) = (tx.clone(), &stop);
                 s.spawn(move || {
+                    let mut halted = false;
                     let mut send = |b| {
-                        if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        if stop.load(std::sync::atomic::Ordering::Relaxed)
+                            || tx.blocking_send(Ok(SourceEvent::Batch(b))).is_err()
+                        {
+                            halted = true;
                             return Err(Error::data(Location::default(), "reader stopped"));
                         }
-                        tx.blocking_send(Ok(SourceEvent::Batch(b)))
-                            .map_err(|_| Error::data(Location::default(), "reader stopped"))
+                        Ok(())
                     };
                     let r = read::read_table(path, label, &part, dialect, limits, &mut send);
                     if r.is_err() {
                         stop.store(true, std::sync::atomic::Ordering::Relaxed);
                     }
-                    r
+                    (r, halted)
                 })
             })
             .collect();
@@ -431,25 +436,22 @@ fn read_in_parallel(
             .into_iter()
             .map(|h| {
                 h.join().unwrap_or_else(|_| {
-                    Err(Error::data(
-                        Location::file(label),
-                        "a reader thread panicked",
-                    ))
+                    let e = Error::data(Location::file(label), "a reader thread panicked");
+                    (Err(e), false)
                 })
             })
             .collect()
     });
-    // Report the real fault, not a thread that only stopped because of it.
     let mut rows = 0;
-    let mut stopped = None;
-    for r in results {
+    let mut halted = None;
+    for (r, stopped) in results {
         match r {
             Ok(n) => rows += n,
-            Err(e) if e.to_string().contains("reader stopped") => stopped = Some(e),
+            Err(e) if stopped => halted = Some(e),
             Err(e) => return Err(e),
         }
     }
-    match stopped {
+    match halted {
         Some(e) => Err(e),
         None => Ok(rows),
     }

@@ -51,6 +51,23 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// The kind whose [`Kind::data_type`] is `dt` (for a schema read back from a
+    /// catalog); types no kind produces are read as text.
+    pub fn of(dt: &DataType) -> Kind {
+        match dt {
+            DataType::Boolean => Kind::Bool,
+            DataType::Int64 => Kind::Int64,
+            DataType::Float64 => Kind::Float64,
+            DataType::Decimal128(_, s) => Kind::Decimal(u8::try_from(*s).unwrap_or(0)),
+            DataType::Date32 => Kind::Date32,
+            DataType::Timestamp(_, _) => Kind::Timestamp,
+            DataType::Binary => Kind::Binary,
+            DataType::List(f) if f.data_type() == &DataType::Int64 => Kind::ListInt64,
+            DataType::List(_) => Kind::ListUtf8,
+            _ => Kind::Utf8,
+        }
+    }
+
     /// The Arrow type.
     pub fn data_type(&self) -> DataType {
         match self {
@@ -395,6 +412,24 @@ fn expand_exponent(text: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn kinds_round_trip_through_their_arrow_types() {
+        for k in [
+            Kind::Bool,
+            Kind::Int64,
+            Kind::Float64,
+            Kind::Decimal(4),
+            Kind::Utf8,
+            Kind::Date32,
+            Kind::Timestamp,
+            Kind::ListInt64,
+            Kind::ListUtf8,
+            Kind::Binary,
+        ] {
+            assert_eq!(Kind::of(&k.data_type()), k);
+        }
+    }
     use arrow::array::{Array, AsArray};
     use arrow::datatypes::{Date32Type, Decimal128Type, Int64Type, TimestampMicrosecondType};
 

@@ -704,7 +704,7 @@ impl Source for OdooSource {
                 }
                 _ => (name.clone(), None),
             };
-            let kind = kind_for(f.data_type());
+            let kind = Kind::of(f.data_type());
             if kind == Kind::Bool {
                 bools.push(name.clone());
             }
@@ -901,21 +901,5 @@ impl Source for OdooSource {
             }
         });
         Ok(futures::stream::poll_fn(move |cx| rx.poll_recv(cx)).boxed())
-    }
-}
-
-fn kind_for(dt: &arrow::datatypes::DataType) -> Kind {
-    use arrow::datatypes::DataType as D;
-    match dt {
-        D::Boolean => Kind::Bool,
-        D::Int64 => Kind::Int64,
-        D::Float64 => Kind::Float64,
-        D::Decimal128(_, s) => Kind::Decimal(*s as u8),
-        D::Date32 => Kind::Date32,
-        D::Timestamp(_, _) => Kind::Timestamp,
-        D::Binary => Kind::Binary,
-        D::List(f) if f.data_type() == &D::Int64 => Kind::ListInt64,
-        D::List(_) => Kind::ListUtf8,
-        _ => Kind::Utf8,
     }
 }

@@ -499,7 +499,7 @@ impl Source for RestSource {
         let plan: Vec<ColumnPlan> = schema
             .fields()
             .iter()
-            .map(|f| ColumnPlan::new(f.name().clone(), f.name().clone(), kind_for(f.data_type())))
+            .map(|f| ColumnPlan::new(f.name().clone(), f.name().clone(), Kind::of(f.data_type())))
             .collect();
         let children = def.children.clone();
         let pk = def
@@ -689,19 +689,6 @@ fn parse_link_next(header: &str) -> Option<String> {
                 .to_owned()
         })
     })
-}
-
-fn kind_for(dt: &arrow::datatypes::DataType) -> Kind {
-    use arrow::datatypes::DataType as D;
-    match dt {
-        D::Boolean => Kind::Bool,
-        D::Int64 => Kind::Int64,
-        D::Float64 => Kind::Float64,
-        D::Decimal128(_, s) => Kind::Decimal(*s as u8),
-        D::Date32 => Kind::Date32,
-        D::Timestamp(_, _) => Kind::Timestamp,
-        _ => Kind::Utf8,
-    }
 }
 
 #[cfg(test)]

@@ -456,7 +456,7 @@ impl Source for TrytonSource {
             .fields()
             .iter()
             .map(|f| {
-                let kind = kind_for(f.data_type());
+                let kind = Kind::of(f.data_type());
                 ColumnPlan::new(f.name().clone(), f.name().clone(), kind)
             })
             .collect();
@@ -581,22 +581,6 @@ impl Source for TrytonSource {
             }
         });
         Ok(futures::stream::poll_fn(move |cx| rx.poll_recv(cx)).boxed())
-    }
-}
-
-fn kind_for(dt: &arrow::datatypes::DataType) -> Kind {
-    use arrow::datatypes::DataType as D;
-    match dt {
-        D::Boolean => Kind::Bool,
-        D::Int64 => Kind::Int64,
-        D::Float64 => Kind::Float64,
-        D::Decimal128(_, s) => Kind::Decimal(*s as u8),
-        D::Date32 => Kind::Date32,
-        D::Timestamp(_, _) => Kind::Timestamp,
-        D::Binary => Kind::Binary,
-        D::List(f) if f.data_type() == &D::Int64 => Kind::ListInt64,
-        D::List(_) => Kind::ListUtf8,
-        _ => Kind::Utf8,
     }
 }
 
