@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Starts the Odoo test server (server.py) on 127.0.0.1 over the restored Odoo 19 demo
+# database (restore.sh; restored only when missing). Idempotent.
+# Usage: start.sh PORT      stdout: the server URL (http://127.0.0.1:PORT/DB); progress on stderr.
+# Env: FERRY_ODOO_HOME (default $HOME/.cache/ferry-odoo-harness) for pid and log files,
+#      FERRY_ODOO_DB, FERRY_ODOO_DUMP, PGHOST/PGPORT/PGUSER: see restore.sh.
+set -euo pipefail
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+PORT=${1:?usage: start.sh PORT}
+HOME_DIR=${FERRY_ODOO_HOME:-$HOME/.cache/ferry-odoo-harness}
+RUN=$HOME_DIR/run-$PORT
+mkdir -p "$RUN"
+exec 9>"$HOME_DIR/.start-$PORT.lock"
+flock -w 900 9
+DB=$("$HERE/restore.sh")
+URL="http://127.0.0.1:$PORT/$DB"
+answers() {
+    curl -s --max-time 5 -H 'Content-Type: application/json' "http://127.0.0.1:$PORT/jsonrpc" \
+        -d '{"jsonrpc":"2.0","method":"call","id":1,"params":{"service":"db","method":"list","args":[]}}' \
+        | grep -q "\"$DB\""
+}
+if [ -f "$RUN/pid" ] && kill -0 "$(cat "$RUN/pid")" 2>/dev/null && answers; then
+    echo "$URL"; exit 0
+fi
+[ -f "$RUN/pid" ] && kill "$(cat "$RUN/pid")" 2>/dev/null || true
+nohup python3 "$HERE/server.py" --port "$PORT" --db "$DB" \
+    --pg-host "${PGHOST:-127.0.0.1}" --pg-port "${PGPORT:-5432}" --pg-user "${PGUSER:-postgres}" \
+    < /dev/null > "$RUN/server.log" 2>&1 9>&- &
+echo $! > "$RUN/pid"
+for _ in $(seq 1 100); do
+    if answers; then echo "$URL"; exit 0; fi
+    kill -0 "$(cat "$RUN/pid")" 2>/dev/null || { tail -20 "$RUN/server.log" >&2; rm -f "$RUN/pid"; exit 1; }
+    sleep 0.3
+done
+echo "start.sh: the Odoo test server did not answer in 30 s" >&2; exit 1
