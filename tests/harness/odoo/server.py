@@ -127,7 +127,7 @@ class Catalog:
             "SELECT id, model, transient, coalesce(name->>'en_US', model) AS name FROM ir_model")}
         self.fields = {}
         for f in db.rows(
-                "SELECT f.model, f.name, f.ttype, f.relation, f.relation_field, f.relation_table,"
+                "SELECT f.id, f.model, f.name, f.ttype, f.relation, f.relation_field, f.relation_table,"
                 " f.column1, f.column2, coalesce(f.store, false) AS store,"
                 " coalesce(f.translate, '') <> '' AS translate, coalesce(f.required, false) AS required,"
                 " coalesce(f.readonly, false) AS readonly, coalesce(f.company_dependent, false) AS company_dependent,"
@@ -145,6 +145,11 @@ class Catalog:
                 "SELECT table_name AS t, column_name AS c, data_type AS d FROM information_schema.columns"
                 " WHERE table_schema = 'public'"):
             self.columns.setdefault(c["t"], {})[c["c"]] = c["d"]
+        # Company-dependent fallbacks: ir.default values without user or condition.
+        self.defaults = {}
+        for d in db.rows("SELECT field_id, company_id, json_value FROM ir_default"
+                         " WHERE user_id IS NULL AND coalesce(condition, '') = ''"):
+            self.defaults[(d["field_id"], d["company_id"])] = d["json_value"]
         self.precision = {p["name"]: p["digits"] for p in db.rows("SELECT name, digits FROM decimal_precision")}
         self.users = {u["login"]: u for u in db.rows(
             "SELECT u.id, u.login, u.password, u.company_id,"
@@ -372,7 +377,11 @@ class Odoo:
         if ctype is None:
             return None
         if f["company_dependent"] and ctype == "jsonb":
-            v = f"({col} ->> {lit(str(env['company']))})"
+            # The context company's value, else the ir.default fallback (Odoo 18+).
+            company = env["company"]
+            fallback = self.cat.defaults.get((f["id"], company), self.cat.defaults.get((f["id"], None)))
+            fb = "NULL" if fallback is None else f"({lit(fallback)}::jsonb #>> '{{}}')"
+            v = f"coalesce({col} ->> {lit(str(company))}, {fb})"
             cast = {"many2one": "::integer", "integer": "::integer", "float": "::numeric",
                     "monetary": "::numeric", "boolean": "::boolean"}.get(f["ttype"], "")
             return f"{v}{cast}"
