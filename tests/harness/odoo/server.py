@@ -69,6 +69,18 @@ NAMED_DIGITS = {
     ("mrp.production", "qty_producing"): "Product Unit",
 }
 
+# Models whose `_table` is not their name with dots made underscores.
+TABLES = {
+    "ir.actions.actions": "ir_actions",
+    "ir.actions.act_window": "ir_act_window",
+    "ir.actions.act_window.view": "ir_act_window_view",
+    "ir.actions.act_window_close": "ir_actions",
+    "ir.actions.act_url": "ir_act_url",
+    "ir.actions.server": "ir_act_server",
+    "ir.actions.report": "ir_act_report_xml",
+    "ir.actions.client": "ir_act_client",
+}
+
 IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
 ORDER_TERM = re.compile(r"^\s*([a-z_][a-z0-9_]*)\s*(asc|desc)?\s*(nulls (?:first|last))?\s*$", re.I)
 
@@ -158,7 +170,7 @@ class Catalog:
             " FROM res_users u WHERE u.active")}
 
     def table(self, model):
-        t = model.replace(".", "_")
+        t = TABLES.get(model) or model.replace(".", "_")
         return t if t in self.columns else None
 
     def model_fields(self, model):
@@ -576,12 +588,16 @@ class Odoo:
                f" ORDER BY {self.order_by(model, order, env)}{self.limits(offset, limit)}")
         rows = self.db.rows(sql)
         out = []
+        scales = {n: self.cat.precision.get(NAMED_DIGITS.get((model, n))) for n in names}
         for r in rows:
             rec = {"id": r["id"]}
             for n in names:
                 if n == "id":
                     continue
-                rec[n] = self.shape(mfields[n], r.get(n))
+                v = self.shape(mfields[n], r.get(n))
+                if scales[n] is not None and isinstance(v, float):
+                    v = round(v, scales[n])  # Odoo rounds floats to their digits on read
+                rec[n] = v
             out.append(rec)
         return out
 
