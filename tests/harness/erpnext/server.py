@@ -441,7 +441,11 @@ class Handler(BaseHTTPRequestHandler):
         for k, v in headers:
             self.send_header(k, v)
         self.end_headers()
-        self.wfile.write(data)
+        try:
+            self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            # Clients that fetch pages ahead close them once they know where the end is.
+            pass
 
     def user(self):
         """The logged-in user, None for Guest, or False for bad credentials."""
