@@ -9,6 +9,7 @@ mod dumps;
 mod errors;
 mod extract;
 mod mysql;
+mod odoo_canonical;
 mod odoo_zip;
 mod postgres;
 mod readers;

@@ -392,7 +392,11 @@ class Odoo:
             # The context company's value, else the ir.default fallback (Odoo 18+).
             company = env["company"]
             fallback = self.cat.defaults.get((f["id"], company), self.cat.defaults.get((f["id"], None)))
-            fb = "NULL" if fallback is None else f"({lit(fallback)}::jsonb #>> '{{}}')"
+            value = json.loads(fallback) if fallback is not None else None
+            if value is None or (value is False and f["ttype"] != "boolean"):
+                fb = "NULL"
+            else:
+                fb = lit(json.dumps(value) if isinstance(value, (bool, dict, list)) else str(value))
             v = f"coalesce({col} ->> {lit(str(company))}, {fb})"
             cast = {"many2one": "::integer", "integer": "::integer", "float": "::numeric",
                     "monetary": "::numeric", "boolean": "::boolean"}.get(f["ttype"], "")
