@@ -21,6 +21,7 @@ Examples:
   ferry extract exports/ --out backup/         # everything to Parquet
   ferry sql --data backup/ \"SELECT COUNT(*) FROM customers\"
   ferry run nightly.toml                       # a job file: source, streams, sink
+  ferry map --from tryton --in raw/ --out canonical/   # vendor tables → canonical model
 
 Exit codes: 0 success, 1 failure, 2 usage or configuration error, 130 interrupted.
 Logs: -v / -vv, or FERRY_LOG=debug.";
@@ -49,7 +50,7 @@ pub enum Command {
     Extract(ExtractArgs),
     /// Query extracted streams with SQL (DataFusion); interactive without QUERY.
     #[command(
-        after_help = "Examples:\n  ferry sql --data backup/ \"SELECT COUNT(*) FROM customers\"\n  ferry sql --data backup/ \"SELECT * FROM invoices\" --format csv --output invoices.csv\n  ferry sql --data backup/            # prompt: .tables, .schema NAME, .quit"
+        after_help = "Examples:\n  ferry sql --data backup/ \"SELECT COUNT(*) FROM customers\"\n  ferry sql --data backup/ \"SELECT * FROM invoices\" --format csv --output invoices.csv\n  ferry sql --data backup/            # prompt: .tables, .schema NAME, .quit\n  ferry sql --data canon-tryton/ --data canon-odoo/ \"SELECT source_system, COUNT(*) FROM party GROUP BY 1\""
     )]
     Sql(SqlArgs),
     /// Run a job file naming a source, streams and a sink.
@@ -59,6 +60,59 @@ pub enum Command {
     Run(RunArgs),
     /// Extract a bundled sample of ERP exports to Parquet and query it. No server, no network.
     Demo(DemoArgs),
+    /// Turn a raw extraction into the canonical ERP model (mappings/), then check it.
+    #[command(
+        after_help = "Examples:\n  ferry extract tryton+http://admin@127.0.0.1:8000/prod --password-env TRYTON_PASSWORD --out raw/\n  ferry map --from tryton --in raw/ --out canonical/\n  ferry map --from odoo --in odoo-dump/ --out canonical/ --mappings my-mappings/ --strict\n  ferry sql --data canonical/ \"SELECT customer_id, SUM(total_amount) FROM sale_order GROUP BY 1\"\n\nMappings: the built-in mappings/<vendor>/<entity>.sql, with files of --mappings DIR at the\nsame relative paths replacing or adding to them. Entities whose raw tables were not\nextracted are skipped and listed. Exit codes: 0 mapped (findings reported), 1 a mapping\nfailed or --strict and a quality check failed, 2 configuration error."
+    )]
+    Map(MapArgs),
+    /// Run the data-quality checks on a canonical folder.
+    #[command(
+        after_help = "Examples:\n  ferry check canonical/\n  ferry check canonical/ --json --strict\n\nChecks: primary keys unique, foreign keys resolve, required fields present, codes among\nthe allowed values, numbers in range, order and invoice totals equal to the sum of\ntheir lines. --strict makes any finding fatal (exit 1)."
+    )]
+    Check(CheckArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct MapArgs {
+    /// Whose mappings apply: tryton, odoo, dolibarr, erpnext (or a vendor folder of --mappings).
+    #[arg(long)]
+    pub from: String,
+    /// The raw extraction folder (written by `ferry extract`).
+    #[arg(long = "in", value_name = "RAW_DIR")]
+    pub input: PathBuf,
+    /// The canonical output folder (one sub-folder per entity).
+    #[arg(long, short, value_name = "CANON_DIR")]
+    pub out: PathBuf,
+    /// A folder of mapping files laid over the built-in ones.
+    #[arg(long, value_name = "DIR")]
+    pub mappings: Option<PathBuf>,
+    /// The value of `source_system` in every row (default: the vendor name).
+    #[arg(long)]
+    pub system: Option<String>,
+    /// Do not run the quality checks after mapping.
+    #[arg(long)]
+    pub no_check: bool,
+    /// Fail (exit 1) when a quality check finds anything.
+    #[arg(long)]
+    pub strict: bool,
+    /// Print the run and quality reports as one JSON document on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// A canonical folder (written by `ferry map`).
+    pub data: PathBuf,
+    /// A folder of mapping files laid over the built-in ones (for changed definitions).
+    #[arg(long, value_name = "DIR")]
+    pub mappings: Option<PathBuf>,
+    /// Fail (exit 1) when a check finds anything.
+    #[arg(long)]
+    pub strict: bool,
+    /// Print the report as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -137,9 +191,10 @@ impl OutputFormat {
 
 #[derive(Debug, Args)]
 pub struct SqlArgs {
-    /// Folder of extracted streams; each stream folder is a table.
+    /// Folder of extracted streams; each stream folder is a table. Repeat to query
+    /// several folders as one: a table present in several holds all their rows.
     #[arg(long, short, default_value = ".")]
-    pub data: PathBuf,
+    pub data: Vec<PathBuf>,
     /// The query; without it, an interactive prompt starts.
     pub query: Option<String>,
     /// Result format.

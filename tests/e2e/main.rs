@@ -3,6 +3,7 @@
 
 mod util;
 
+mod canonical;
 mod crash;
 mod demo;
 mod dumps;

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use crate::util::*;
 
-const PASSWORD: &str = "Tr-e2e-S3cret-9d1";
+pub(crate) const PASSWORD: &str = "Tr-e2e-S3cret-9d1";
 
 fn harness() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/harness/tryton")
@@ -25,7 +25,7 @@ fn port() -> u16 {
 }
 
 /// The database URL of a running seeded server, or `None` (skip) outside CI.
-fn server() -> Option<&'static str> {
+pub(crate) fn server() -> Option<&'static str> {
     static URL: OnceLock<Option<String>> = OnceLock::new();
     URL.get_or_init(|| {
         let have_python = Command::new("python3")
@@ -59,12 +59,12 @@ fn server() -> Option<&'static str> {
     .as_deref()
 }
 
-fn spec(url: &str) -> String {
+pub(crate) fn spec(url: &str) -> String {
     url.replacen("http://", &format!("tryton+http://admin:{PASSWORD}@"), 1)
 }
 
 /// Calls the server directly (independent of ferry) with Python's standard library.
-fn rpc(url: &str, method: &str, params: Value) -> Value {
+pub(crate) fn rpc(url: &str, method: &str, params: Value) -> Value {
     let script = r#"
 import json, sys, urllib.request, base64
 url, pw, method, params = sys.argv[1], sys.argv[2], sys.argv[3], json.loads(sys.argv[4])

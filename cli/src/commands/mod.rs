@@ -3,6 +3,7 @@
 mod demo;
 mod discover;
 mod extract;
+mod map;
 pub(crate) mod sql;
 
 use std::sync::Arc;
@@ -24,6 +25,8 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Sql(a) => sql::run(a).await,
         Command::Run(a) => extract::run_job(a, quiet).await,
         Command::Demo(a) => demo::run(a, quiet).await,
+        Command::Map(a) => map::run(a, quiet).await,
+        Command::Check(a) => map::check(a).await,
     }
 }
 
@@ -36,6 +39,53 @@ pub(crate) async fn transfer(
     state: Arc<dyn StateStore>,
     control: &RunControl,
     quiet: bool,
+) -> Result<RunReport, Failure> {
+    let report = move_streams(
+        source,
+        sink,
+        selection,
+        cursors,
+        state,
+        control,
+        quiet || control.json,
+    )
+    .await?;
+    if control.json {
+        out!(
+            "{}",
+            serde_json::to_string_pretty(&report).context("serializing the report")?
+        );
+    } else if !quiet {
+        eprintln!("{}", render::run_summary(&report));
+    }
+    if quiet || control.json {
+        print_stream_errors(&report);
+    }
+    if report.is_success() {
+        Ok(report)
+    } else {
+        Err(Failure::quiet(EXIT_FAILURE))
+    }
+}
+
+/// With no summary on stderr, each failed stream still gets its line there.
+pub(crate) fn print_stream_errors(report: &RunReport) {
+    for s in &report.streams {
+        if let Some(e) = &s.error {
+            eprintln!("error: {}: {e}", s.name);
+        }
+    }
+}
+
+/// Discovers, selects and moves streams; the report says what happened to each.
+pub(crate) async fn move_streams(
+    source: Arc<dyn Source>,
+    sink: Arc<dyn Sink>,
+    selection: &Selection,
+    cursors: &[(String, String)],
+    state: Arc<dyn StateStore>,
+    control: &RunControl,
+    no_bars: bool,
 ) -> Result<RunReport, Failure> {
     let catalog = source
         .discover()
@@ -51,27 +101,6 @@ pub(crate) async fn transfer(
     if let Some(n) = control.concurrency {
         options.concurrency = n.max(1);
     }
-    let bars = Arc::new(progress::Bars::new(quiet || control.json));
-    let report = pipeline::run(source, sink, streams, state, bars, options).await?;
-    if control.json {
-        out!(
-            "{}",
-            serde_json::to_string_pretty(&report).context("serializing the report")?
-        );
-    } else if !quiet {
-        eprintln!("{}", render::run_summary(&report));
-    }
-    if quiet || control.json {
-        // No summary on stderr: each failure still gets its line there.
-        for s in &report.streams {
-            if let Some(e) = &s.error {
-                eprintln!("error: {}: {e}", s.name);
-            }
-        }
-    }
-    if report.is_success() {
-        Ok(report)
-    } else {
-        Err(Failure::quiet(EXIT_FAILURE))
-    }
+    let bars = Arc::new(progress::Bars::new(no_bars));
+    Ok(pipeline::run(source, sink, streams, state, bars, options).await?)
 }

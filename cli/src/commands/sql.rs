@@ -13,7 +13,7 @@ use crate::Failure;
 use crate::args::{SqlArgs, SqlFormat};
 
 pub async fn run(args: SqlArgs) -> Result<(), Failure> {
-    let (ctx, tables) = ferry_engine::open(&args.data).await?;
+    let (ctx, tables) = ferry_engine::open_many(&args.data).await?;
     match &args.query {
         Some(q) => execute(&ctx, q, args.format, args.output.as_deref()).await?,
         None => {

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use datafusion::catalog::{MemorySchemaProvider, SchemaProvider};
 use datafusion::common::TableReference;
 use datafusion::execution::SendableRecordBatchStream;
-use datafusion::prelude::{ParquetReadOptions, SessionConfig, SessionContext};
+use datafusion::prelude::{SessionConfig, SessionContext};
 
 /// Errors of the SQL layer.
 #[derive(Debug, thiserror::Error)]
@@ -82,10 +82,36 @@ pub fn list_tables(data: &Path) -> Result<Vec<TableEntry>, EngineError> {
 /// # Errors
 /// Unreadable folder, no table, or a folder DataFusion cannot read as Parquet.
 pub async fn open(data: &Path) -> Result<(SessionContext, Vec<TableEntry>), EngineError> {
-    let mut tables = list_tables(data)?;
-    if tables.is_empty() {
-        return Err(EngineError::NoTables(data.to_owned()));
+    open_many(&[data.to_owned()]).await
+}
+
+/// A DataFusion session over several data folders: a stream present in more than one
+/// folder is one table holding the rows of all of them (e.g. the canonical folders of
+/// a Tryton and an Odoo extraction, queried together). Their schemas must merge.
+///
+/// # Errors
+/// Unreadable folder, no table at all, or schemas that do not merge.
+pub async fn open_many(data: &[PathBuf]) -> Result<(SessionContext, Vec<TableEntry>), EngineError> {
+    let mut by_stream: std::collections::BTreeMap<String, Vec<PathBuf>> =
+        std::collections::BTreeMap::new();
+    for dir in data {
+        for t in list_tables(dir)? {
+            by_stream.entry(t.stream).or_default().push(t.path);
+        }
     }
+    if by_stream.is_empty() {
+        return Err(EngineError::NoTables(
+            data.first().cloned().unwrap_or_default(),
+        ));
+    }
+    let mut tables: Vec<TableEntry> = by_stream
+        .iter()
+        .map(|(stream, paths)| TableEntry {
+            stream: stream.clone(),
+            sql_name: stream.clone(),
+            path: paths[0].clone(),
+        })
+        .collect();
     let config = SessionConfig::new().with_information_schema(true);
     let ctx = SessionContext::new_with_config(config);
     let catalog = ctx.catalog("datafusion").ok_or_else(|| {
@@ -104,35 +130,27 @@ pub async fn open(data: &Path) -> Result<(SessionContext, Vec<TableEntry>), Engi
     };
     let snapshot = tables.clone();
     for t in &mut tables {
-        let path = format!("{}/", t.path.display());
-        let options = ParquetReadOptions::default().file_extension(".parquet");
+        let table = listing_table(&ctx, &by_stream[&t.stream]).await?;
         match t.stream.split_once('.') {
-            Some((schema, table)) if !table.contains('.') => {
+            Some((schema, name)) if !name.contains('.') => {
                 if catalog.schema(schema).is_none() {
                     catalog.register_schema(
                         schema,
                         Arc::new(MemorySchemaProvider::new()) as Arc<dyn SchemaProvider>,
                     )?;
                 }
-                ctx.register_parquet(
-                    TableReference::partial(schema, table),
-                    &path,
-                    options.clone(),
-                )
-                .await?;
-                t.sql_name = format!("{schema}.{table}");
+                ctx.register_table(TableReference::partial(schema, name), table.clone())?;
+                t.sql_name = format!("{schema}.{name}");
                 // Also reachable by its bare name when no other stream shares it.
                 if schema != "public"
-                    && short_count(table, &snapshot) == 1
-                    && !snapshot.iter().any(|o| o.stream == table)
+                    && short_count(name, &snapshot) == 1
+                    && !snapshot.iter().any(|o| o.stream == name)
                 {
-                    ctx.register_parquet(TableReference::bare(table), &path, options)
-                        .await?;
+                    ctx.register_table(TableReference::bare(name), table)?;
                 }
             }
             _ => {
-                ctx.register_parquet(TableReference::bare(t.stream.as_str()), &path, options)
-                    .await?;
+                ctx.register_table(TableReference::bare(t.stream.as_str()), table)?;
                 if t.stream.contains('.') {
                     t.sql_name = format!("\"{}\"", t.stream);
                 }
@@ -140,6 +158,38 @@ pub async fn open(data: &Path) -> Result<(SessionContext, Vec<TableEntry>), Engi
         }
     }
     Ok((ctx, tables))
+}
+
+/// One table over the Parquet files of one or more stream folders.
+async fn listing_table(
+    ctx: &SessionContext,
+    folders: &[PathBuf],
+) -> Result<Arc<dyn datafusion::catalog::TableProvider>, EngineError> {
+    use datafusion::datasource::file_format::parquet::ParquetFormat;
+    use datafusion::datasource::listing::{
+        ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
+    };
+    let state = ctx.state();
+    let format = ParquetFormat::default().with_options(state.table_options().parquet.clone());
+    let options = ListingOptions::new(Arc::new(format)).with_file_extension(".parquet");
+    let mut urls = Vec::with_capacity(folders.len());
+    let mut schemas = Vec::with_capacity(folders.len());
+    for folder in folders {
+        let url = ListingTableUrl::parse(format!("{}/", folder.display()))?;
+        schemas.push(options.infer_schema(&state, &url).await?.as_ref().clone());
+        urls.push(url);
+    }
+    let schema = datafusion::arrow::datatypes::Schema::try_merge(schemas).map_err(|e| {
+        let names: Vec<String> = folders.iter().map(|f| f.display().to_string()).collect();
+        datafusion::error::DataFusionError::Plan(format!(
+            "{} do not share a schema: {e}",
+            names.join(" and ")
+        ))
+    })?;
+    let config = ListingTableConfig::new_with_multi_paths(urls)
+        .with_listing_options(options)
+        .with_schema(Arc::new(schema));
+    Ok(Arc::new(ListingTable::try_new(config)?))
 }
 
 /// Runs one SQL statement and streams its result.
@@ -177,6 +227,30 @@ mod tests {
         let mut w = parquet::arrow::ArrowWriter::try_new(f, schema, None).unwrap();
         w.write(&batch).unwrap();
         w.close().unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_stream_in_several_folders_is_one_table_of_all_their_rows() {
+        let a = tempfile::tempdir().unwrap();
+        let b = tempfile::tempdir().unwrap();
+        write_stream(a.path(), "invoices");
+        write_stream(b.path(), "invoices");
+        write_stream(b.path(), "sales.orders");
+        let (ctx, tables) = open_many(&[a.path().to_owned(), b.path().to_owned()])
+            .await
+            .unwrap();
+        assert_eq!(tables.len(), 2);
+        let batches: Vec<RecordBatch> =
+            query(&ctx, "SELECT SUM(amount) AS s, COUNT(*) AS n FROM invoices")
+                .await
+                .unwrap()
+                .try_collect()
+                .await
+                .unwrap();
+        let text = datafusion::arrow::util::pretty::pretty_format_batches(&batches)
+            .unwrap()
+            .to_string();
+        assert!(text.contains("0.60") && text.contains("| 4 "), "{text}");
     }
 
     #[tokio::test]
