@@ -8,6 +8,7 @@
 
 use std::sync::Arc;
 
+use crate::fast;
 use crate::scan::Charset;
 use arrow::array::{
     ArrayRef, BinaryBuilder, BooleanBuilder, Date32Builder, Decimal128Builder, Float32Builder,
@@ -244,6 +245,10 @@ impl Builder {
             Builder::F32(b) => b.append_value(float(v)? as f32),
             Builder::F64(b) => b.append_value(float(v)?),
             Builder::Dec(b, p, s) => {
+                if let Some(m) = fast::decimal(v, *p, *s) {
+                    b.append_value(m);
+                    return Ok(());
+                }
                 let text = ascii(v)?;
                 let d = parse_decimal(text, b'.')
                     .ok_or_else(|| format!("{text:?} is not a decimal number"))?;
@@ -281,6 +286,10 @@ impl Builder {
                 }
             }
             Builder::Date(b, zero_null) => {
+                if let Some(d) = fast::date(v) {
+                    b.append_value(d);
+                    return Ok(());
+                }
                 let t = ascii(v)?;
                 if *zero_null && t == "0000-00-00" {
                     b.append_null();
@@ -289,6 +298,10 @@ impl Builder {
                 }
             }
             Builder::Ts(b, zero_null) => {
+                if let Some(t) = fast::timestamp(v) {
+                    b.append_value(t);
+                    return Ok(());
+                }
                 let t = ascii(v)?;
                 if *zero_null && t.starts_with("0000-00-00") {
                     b.append_null();
@@ -390,6 +403,9 @@ fn ascii(v: &[u8]) -> Result<&str, String> {
 }
 
 fn int<T: TryFrom<i64>>(v: &[u8]) -> Result<T, String> {
+    if let Some(n) = fast::int(v).and_then(|n| T::try_from(n).ok()) {
+        return Ok(n);
+    }
     let t = ascii(v)?;
     t.parse::<i64>()
         .ok()

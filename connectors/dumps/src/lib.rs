@@ -28,6 +28,7 @@
 
 pub mod archive;
 pub mod columns;
+mod fast;
 pub mod input;
 pub mod odoo;
 pub mod read;
