@@ -761,17 +761,9 @@ impl Scanner<'_> {
         let mut first_line = line + 1;
         let mut field = Vec::new();
         let split = self.split_bytes.filter(|_| !skipped);
-        let end;
-        loop {
-            let Some((l, at, no)) = sp.next_line()? else {
-                let loc = self.loc(first_line, start.unwrap_or(sp.offset()));
-                self.tables[idx].error.get_or_insert((
-                    loc.clone(),
-                    format!("unterminated COPY block (no `\\.` line) started at line {line}; the dump ends at byte {}", sp.offset()),
-                ));
-                self.set_fault(loc, "the dump ends inside a COPY block (truncated file?)");
-                return Ok(());
-            };
+        let charset = self.charset;
+        let t = &mut self.tables[idx];
+        let ended = sp.copy_rows(|content, at, no| {
             if start.is_none() {
                 start = Some(at);
                 first_line = no;
@@ -780,8 +772,7 @@ impl Scanner<'_> {
                 && at - s >= limit
             {
                 // Close this part at the row boundary; the next row starts the next.
-                let charset = self.charset;
-                self.tables[idx].blocks.push(Block {
+                t.blocks.push(Block {
                     start: s,
                     end: at,
                     line: first_line,
@@ -791,15 +782,8 @@ impl Scanner<'_> {
                 start = Some(at);
                 first_line = no;
             }
-            let content = l.strip_suffix(b"\n").unwrap_or(l);
-            let content = content.strip_suffix(b"\r").unwrap_or(content);
-            if content == b"\\." {
-                end = at;
-                break;
-            }
             rows += 1;
             if !numeric.is_empty() {
-                let t = &mut self.tables[idx];
                 for (f, raw) in content.split(|&b| b == b'\t').enumerate() {
                     if let Some(&(_, c)) = numeric.iter().find(|(nf, _)| *nf == f)
                         && raw != b"\\N"
@@ -810,6 +794,18 @@ impl Scanner<'_> {
                     }
                 }
             }
+        })?;
+        let Some((end, end_line)) = ended else {
+            let loc = self.loc(first_line, start.unwrap_or(sp.offset()));
+            self.tables[idx].error.get_or_insert((
+                loc.clone(),
+                format!("unterminated COPY block (no `\\.` line) started at line {line}; the dump ends at byte {}", sp.offset()),
+            ));
+            self.set_fault(loc, "the dump ends inside a COPY block (truncated file?)");
+            return Ok(());
+        };
+        if start.is_none() {
+            first_line = end_line;
         }
         let t = &mut self.tables[idx];
         t.rows += rows;
@@ -1224,6 +1220,52 @@ ALTER TABLE ONLY public.\"Odd Name\"\n    ADD CONSTRAINT odd_pkey PRIMARY KEY (i
             next_row += text.lines().count() as u64;
         }
         assert_eq!(next_row, 101, "the parts cover every row once");
+    }
+
+    #[test]
+    fn copy_rows_across_buffer_ends_scan_alike() {
+        // Lines cut by the reader's buffer at every possible place, `\.` included,
+        // an empty COPY block, and CRLF line ends.
+        let mut dump = String::from(
+            "CREATE TABLE public.t (id integer, s text, n numeric);\n\
+             COPY public.t (id, s, n) FROM stdin;\n",
+        );
+        for i in 1..=60 {
+            let pad = "x".repeat(i % 13);
+            dump.push_str(&format!("{i}\t{pad}\t{i}.{}\n", i % 7));
+        }
+        dump.push_str("\\.\r\nCOPY public.t (id, s, n) FROM stdin;\n\\.\nSELECT 1;\n");
+        dump.push_str("COPY public.t (id, s, n) FROM stdin;\n61\ta\t-0.125\r\n\\.\n");
+        let whole = scan_split(
+            dump.as_bytes(),
+            Dialect::Postgres,
+            "t.sql",
+            &|_| false,
+            Some(90),
+        )
+        .unwrap();
+        let t = &whole.tables[0];
+        assert_eq!(t.rows, 61);
+        assert_eq!(t.columns[2].ty, ColType::Decimal(38, 3));
+        assert!(whole.tables.iter().all(|t| t.error.is_none()));
+        for cap in 1..24 {
+            let r = std::io::BufReader::with_capacity(cap, dump.as_bytes());
+            let s = scan_split(r, Dialect::Postgres, "t.sql", &|_| false, Some(90)).unwrap();
+            assert_eq!(
+                format!("{:?}", s.tables),
+                format!("{:?}", whole.tables),
+                "{cap}"
+            );
+        }
+        // Truncated inside the block: the table is broken, at the first row's line.
+        let cut = &dump[..dump.find("\\.\r\n").unwrap() - 3];
+        for cap in [1, 5, 1 << 20] {
+            let r = std::io::BufReader::with_capacity(cap, cut.as_bytes());
+            let s = scan_split(r, Dialect::Postgres, "t.sql", &|_| false, None).unwrap();
+            let (loc, msg) = s.tables[0].error.as_ref().unwrap();
+            assert!(msg.contains("unterminated COPY block"), "{msg}");
+            assert!(loc.to_string().starts_with("t.sql:3 "), "{loc}");
+        }
     }
 
     #[test]

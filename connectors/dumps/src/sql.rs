@@ -135,6 +135,97 @@ impl<R: BufRead> Splitter<R> {
         self.cursor = self.line.len();
     }
 
+    /// Passes over the data lines of a `COPY … FROM stdin` block up to and including
+    /// its `\.` line, handing each data line (without its line ending) with its
+    /// offset and line number to `row`. Lines lying whole in the reader's buffer are
+    /// not copied. Returns the offset and line number of the `\.` line, or `None`
+    /// when the input ends first (the block is unterminated).
+    ///
+    /// Call after [`Splitter::finish_line`] on the `COPY` statement's line; the
+    /// splitter then continues after the `\.` line, as if [`Splitter::next_line`]
+    /// had read every line.
+    ///
+    /// # Errors
+    /// Reading fails.
+    pub fn copy_rows(
+        &mut self,
+        mut row: impl FnMut(&[u8], u64, u64),
+    ) -> std::io::Result<Option<(u64, u64)>> {
+        /// The line without `\n` or `\r\n`, and whether it is the end marker.
+        fn content(line: &[u8]) -> (&[u8], bool) {
+            let c = line.strip_suffix(b"\n").unwrap_or(line);
+            let c = c.strip_suffix(b"\r").unwrap_or(c);
+            (c, c == b"\\.")
+        }
+        if self.cursor < self.line.len() {
+            // Unread bytes on the current line: take the general path for it.
+            let (line, at, no) = match self.next_line()? {
+                Some((l, at, no)) => (l.to_vec(), at, no),
+                None => return Ok(None),
+            };
+            match content(&line) {
+                (_, true) => return Ok(Some((at, no))),
+                (c, false) => row(c, at, no),
+            }
+        }
+        // Everything up to `self.line.len()` has been read.
+        let mut pos = self.line_start + self.line.len() as u64;
+        let mut no = self.line_no;
+        self.line.clear();
+        self.cursor = 0;
+        loop {
+            let buf = self.reader.fill_buf()?;
+            if buf.is_empty() {
+                self.line_start = pos;
+                self.line_no = no;
+                return Ok(None);
+            }
+            let mut used = 0;
+            let mut end = None;
+            for nl in memchr::memchr_iter(b'\n', buf) {
+                let line = &buf[used..=nl];
+                no += 1;
+                match content(line) {
+                    (_, true) => {
+                        end = Some(line.len());
+                        break;
+                    }
+                    (c, false) => row(c, pos, no),
+                }
+                pos += line.len() as u64;
+                used = nl + 1;
+            }
+            if let Some(len) = end {
+                // Leave the `\.` line as the current, fully read line.
+                self.line.extend_from_slice(&buf[used..used + len]);
+                self.reader.consume(used + len);
+                self.line_start = pos;
+                self.cursor = self.line.len();
+                self.line_no = no;
+                return Ok(Some((pos, no)));
+            }
+            let partial = used < buf.len();
+            self.reader.consume(used);
+            if partial {
+                // A line crossing the end of the buffer: read it whole.
+                self.line.clear();
+                let n = self.reader.read_until(b'\n', &mut self.line)?;
+                no += 1;
+                match content(&self.line) {
+                    (_, true) => {
+                        self.line_start = pos;
+                        self.cursor = self.line.len();
+                        self.line_no = no;
+                        return Ok(Some((pos, no)));
+                    }
+                    (c, false) => row(c, pos, no),
+                }
+                pos += n as u64;
+                self.line.clear();
+            }
+        }
+    }
+
     /// Lexes the next statement.
     ///
     /// # Errors
