@@ -5,7 +5,7 @@
 //! that lives as long as the source (cost: one extra sequential write of the
 //! uncompressed size to the temp folder). Plain files are read in place.
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, Read};
 use std::path::{Path, PathBuf};
 
 use ferry_core::{Error, Result};
@@ -214,20 +214,161 @@ fn copy_to_temp(mut source: impl Read, path: &Path, temp_dir: Option<&Path>) -> 
     })
 }
 
-/// Opens a plain SQL file for the scan.
+/// Opens a plain SQL file for the scan: read ahead by one thread per core (see
+/// [`Prefetch`]).
 ///
 /// # Errors
 /// The file cannot be opened.
 pub fn open_buffered(path: &Path) -> Result<impl BufRead> {
-    Ok(BufReader::with_capacity(
-        1 << 20,
-        std::fs::File::open(path).map_err(|e| Error::io(path, e))?,
-    ))
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    #[cfg(unix)]
+    {
+        let threads = std::thread::available_parallelism().map_or(1, usize::from);
+        Ok(Prefetch::new(file, threads, PREFETCH_CHUNK))
+    }
+    #[cfg(not(unix))]
+    {
+        Ok(std::io::BufReader::with_capacity(1 << 20, file))
+    }
+}
+
+/// Bytes each read-ahead thread copies at a time.
+#[cfg(unix)]
+const PREFETCH_CHUNK: usize = 2 << 20;
+
+#[cfg(unix)]
+type Chunk = std::io::Result<(Vec<u8>, usize)>;
+
+/// A file read ahead, in order, by `threads` threads: thread `w` reads chunks
+/// `w`, `w + threads`, … with positioned reads. A pass over a plain dump mostly
+/// costs the copying of its bytes out of the page cache; this spreads that copying
+/// over the cores while the consumer parses. Memory: two chunks per thread, plus
+/// the one being consumed. The threads stop at the end of the file, on a read
+/// error (handed to the consumer in turn), or when the reader is dropped.
+#[cfg(unix)]
+pub struct Prefetch {
+    chunks: Vec<std::sync::mpsc::Receiver<Chunk>>,
+    spare: Vec<std::sync::mpsc::Sender<Vec<u8>>>,
+    next: usize,
+    current: Vec<u8>,
+    len: usize,
+    pos: usize,
+    done: bool,
+}
+
+#[cfg(unix)]
+impl Prefetch {
+    /// Starts `threads` (at least one) read-ahead threads over `file`.
+    pub fn new(file: std::fs::File, threads: usize, chunk: usize) -> Self {
+        use std::os::unix::fs::FileExt;
+        let threads = threads.max(1);
+        let file = std::sync::Arc::new(file);
+        let mut chunks = Vec::with_capacity(threads);
+        let mut spare = Vec::with_capacity(threads);
+        for w in 0..threads {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Chunk>(1);
+            let (spare_tx, spare_rx) = std::sync::mpsc::channel::<Vec<u8>>();
+            let file = file.clone();
+            std::thread::spawn(move || {
+                let mut k = w as u64;
+                loop {
+                    let mut buf = spare_rx.try_recv().unwrap_or_else(|_| vec![0; chunk]);
+                    let start = k * chunk as u64;
+                    let mut filled = 0;
+                    let r = loop {
+                        if filled == buf.len() {
+                            break Ok(filled);
+                        }
+                        match file.read_at(&mut buf[filled..], start + filled as u64) {
+                            Ok(0) => break Ok(filled),
+                            Ok(n) => filled += n,
+                            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                            Err(e) => break Err(e),
+                        }
+                    };
+                    let last = !matches!(r, Ok(n) if n == chunk);
+                    if tx.send(r.map(|n| (buf, n))).is_err() || last {
+                        return;
+                    }
+                    k += threads as u64;
+                }
+            });
+            chunks.push(rx);
+            spare.push(spare_tx);
+        }
+        Prefetch {
+            chunks,
+            spare,
+            next: 0,
+            current: Vec::new(),
+            len: 0,
+            pos: 0,
+            done: false,
+        }
+    }
+}
+
+#[cfg(unix)]
+impl Read for Prefetch {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        let avail = self.fill_buf()?;
+        let n = avail.len().min(out.len());
+        out[..n].copy_from_slice(&avail[..n]);
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+#[cfg(unix)]
+impl BufRead for Prefetch {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        while self.pos == self.len && !self.done {
+            let w = self.next % self.chunks.len();
+            let (buf, n) = match self.chunks[w].recv() {
+                Ok(chunk) => chunk?,
+                // A thread ends only after sending the last chunk, or by a panic.
+                Err(_) => return Err(std::io::Error::other("a read-ahead thread stopped")),
+            };
+            let used = std::mem::replace(&mut self.current, buf);
+            if !used.is_empty() {
+                let _ =
+                    self.spare[(self.next + self.chunks.len() - 1) % self.chunks.len()].send(used);
+            }
+            self.next += 1;
+            self.len = n;
+            self.pos = 0;
+            self.done = n < self.current.len() || n == 0;
+        }
+        Ok(&self.current[self.pos..self.len])
+    }
+
+    fn consume(&mut self, amt: usize) {
+        self.pos = (self.pos + amt).min(self.len);
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn prefetch_reads_every_byte_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("f");
+        let bytes: Vec<u8> = (0..100_003u32).map(|i| (i * 7 % 251) as u8).collect();
+        std::fs::write(&p, &bytes).unwrap();
+        for (threads, chunk) in [(1, 1000), (2, 1000), (3, 4096), (2, 100_003), (4, 1 << 20)] {
+            let mut r = Prefetch::new(std::fs::File::open(&p).unwrap(), threads, chunk);
+            let mut got = Vec::new();
+            r.read_to_end(&mut got).unwrap();
+            assert_eq!(got, bytes, "{threads} threads, chunks of {chunk}");
+            assert_eq!(r.fill_buf().unwrap().len(), 0, "stays at the end");
+        }
+        std::fs::write(&p, b"").unwrap();
+        let mut r = Prefetch::new(std::fs::File::open(&p).unwrap(), 2, 16);
+        assert_eq!(r.fill_buf().unwrap().len(), 0);
+    }
 
     #[test]
     fn dialects_from_content() {
