@@ -14,6 +14,7 @@ mod odoo_canonical;
 mod odoo_zip;
 mod postgres;
 mod readers;
+mod rest_canonical;
 mod sql;
 mod sqlite;
 mod tryton;
