@@ -5,14 +5,14 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-fn collect(root: &Path, dir: &Path, out: &mut Vec<PathBuf>) {
+fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
     for entry in entries.flatten() {
         let path = entry.path();
         if path.is_dir() {
-            collect(root, &path, out);
+            collect(&path, out);
         } else if matches!(
             path.extension().and_then(|e| e.to_str()),
             Some("sql" | "toml")
@@ -27,7 +27,7 @@ fn main() {
     let root = manifest.join("../../mappings");
     println!("cargo:rerun-if-changed={}", root.display());
     let mut files = Vec::new();
-    collect(&root, &root, &mut files);
+    collect(&root, &mut files);
     files.sort();
     let mut code = String::from(
         "/// Files of `mappings/`, by path relative to it.\npub static EMBEDDED: &[(&str, &str)] = &[\n",

@@ -195,7 +195,8 @@ fn tryton_maps_to_the_canonical_model_with_the_servers_counts_and_totals() {
                     int.parse::<i128>().unwrap() * 100 + sign * frac[..2].parse::<i128>().unwrap()
                 })
                 .sum();
-            let expected = format!("{}.{:02}", cents / 100, (cents % 100).abs());
+            let sign = if cents < 0 { "-" } else { "" };
+            let expected = format!("{sign}{}.{:02}", cents.abs() / 100, cents.abs() % 100);
             let ours = sql_value(
                 &canon,
                 &format!("SELECT CAST(SUM({field}) AS VARCHAR) AS s FROM {entity}"),
@@ -424,4 +425,70 @@ fn a_mapping_that_does_not_fit_the_model_names_file_and_column() {
     // The entities that fit were written all the same.
     assert!(dir.path().join("c/party").is_dir());
     assert!(!dir.path().join("c/sale_order_line").exists());
+}
+
+/// The same SQL over a Tryton and an Odoo extraction, mapped to the canonical model and
+/// queried as one: revenue per customer per month, by system.
+#[test]
+fn one_query_answers_across_tryton_and_odoo() {
+    let Some(url) = server() else { return };
+    let dump = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/samples/odoo19/pg_dump_ferry_demo.sql.gz");
+    if !dump.exists() {
+        assert!(!mandatory(), "../shared/samples is required in CI");
+        eprintln!("{} not found: skipping", dump.display());
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (raw_t, raw_o) = (dir.path().join("raw_t"), dir.path().join("raw_o"));
+    let (canon_t, canon_o) = (dir.path().join("canon_t"), dir.path().join("canon_o"));
+    ferry_ok(&[
+        "extract",
+        &spec(url),
+        "--out",
+        raw_t.to_str().unwrap(),
+        "--quiet",
+        "--streams",
+        &TRYTON_MODELS.join(","),
+    ]);
+    ferry_ok(&[
+        "extract",
+        dump.to_str().unwrap(),
+        "--out",
+        raw_o.to_str().unwrap(),
+        "--quiet",
+    ]);
+    map("tryton", &raw_t, &canon_t, &["--no-check"]);
+    map("odoo", &raw_o, &canon_o, &["--no-check"]);
+    let query = "SELECT o.source_system, p.name AS customer, \
+                 date_trunc('month', CAST(o.order_date AS TIMESTAMP)) AS month, \
+                 CAST(SUM(o.untaxed_amount) AS VARCHAR) AS revenue \
+                 FROM sale_order o JOIN party p ON p.id = o.customer_id \
+                 GROUP BY 1, 2, 3 ORDER BY 1, 2, 3";
+    let run = |dirs: &[&Path]| -> Vec<Value> {
+        let mut cmd = ferry();
+        cmd.arg("sql");
+        for d in dirs {
+            cmd.args(["--data", d.to_str().unwrap()]);
+        }
+        let out = cmd.args(["--format", "jsonl", query]).output().unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        stdout(&out)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    let tryton = run(&[&canon_t]);
+    let odoo = run(&[&canon_o]);
+    let both = run(&[&canon_t, &canon_o]);
+    assert!(
+        !tryton.is_empty() && !odoo.is_empty(),
+        "{tryton:?} {odoo:?}"
+    );
+    assert!(tryton.iter().all(|r| r["source_system"] == "tryton"));
+    assert!(odoo.iter().all(|r| r["source_system"] == "odoo"));
+    // The combined answer is exactly the two answers together ('odoo' sorts first).
+    let mut expected = odoo.clone();
+    expected.extend(tryton);
+    assert_eq!(both, expected);
 }

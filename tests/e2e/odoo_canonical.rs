@@ -13,7 +13,6 @@ use serde_json::Value;
 
 use crate::util::*;
 
-const DEFAULT_DUMP: &str = "/work/shared/samples/odoo19/pg_dump_ferry_demo.sql.gz";
 const PASSWORD_ENV: &str = "FERRY_E2E_ODOO_PASSWORD";
 
 /// Raw tables the Odoo mappings read (dump stream `public.<t>`, API model with dots).
@@ -163,7 +162,10 @@ fn port() -> u16 {
 fn dump() -> PathBuf {
     std::env::var_os("FERRY_ODOO_DUMP")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(DEFAULT_DUMP))
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../shared/samples/odoo19/pg_dump_ferry_demo.sql.gz")
+        })
 }
 
 /// The database name and server URL, or `None` (skip) outside CI.

@@ -248,7 +248,7 @@ fn recorded(dir: &Path) -> BTreeMap<String, BTreeMap<i64, Value>> {
 }
 
 fn filled(v: &Value) -> bool {
-    !matches!(v, Value::Null) && text(v) != ""
+    !matches!(v, Value::Null) && !text(v).is_empty()
 }
 
 #[test]

@@ -52,11 +52,17 @@ fn translate(values: &StringArray, langs: &StringArray) -> Result<ArrayRef, Data
                 } else {
                     langs.value(i)
                 };
+                // Company-dependent fields hold numbers by company id: as text.
+                let as_text = |t: &serde_json::Value| match t {
+                    serde_json::Value::String(s) => Some(s.clone()),
+                    serde_json::Value::Null => None,
+                    other => Some(other.to_string()),
+                };
                 let text = map
                     .get(lang)
                     .or_else(|| map.get("en_US"))
-                    .and_then(|t| t.as_str())
-                    .or_else(|| map.values().find_map(|t| t.as_str()));
+                    .and_then(as_text)
+                    .or_else(|| map.values().find_map(as_text));
                 match text {
                     Some(t) => out.append_value(t),
                     None => out.append_null(),
@@ -77,17 +83,19 @@ mod tests {
         let values = StringArray::from(vec![
             Some(r#"{"en_US": "Desk", "fr_FR": "Bureau"}"#),
             Some(r#"{"de_DE": "Tisch"}"#),
+            Some(r#"{"1": 8.25}"#),
             Some("Plain {not json"),
             Some("{broken"),
             None,
         ]);
-        let langs = StringArray::from(vec!["fr_FR"; 5]);
+        let langs = StringArray::from(vec!["fr_FR"; 6]);
         let out = translate(&values, &langs).unwrap();
         let out = out.as_any().downcast_ref::<StringArray>().unwrap();
         assert_eq!(out.value(0), "Bureau");
         assert_eq!(out.value(1), "Tisch");
-        assert_eq!(out.value(2), "Plain {not json");
-        assert_eq!(out.value(3), "{broken");
-        assert!(out.is_null(4));
+        assert_eq!(out.value(2), "8.25");
+        assert_eq!(out.value(3), "Plain {not json");
+        assert_eq!(out.value(4), "{broken");
+        assert!(out.is_null(5));
     }
 }
