@@ -492,3 +492,30 @@ fn one_query_answers_across_tryton_and_odoo() {
     expected.extend(tryton);
     assert_eq!(both, expected);
 }
+
+/// `ferry map` as a step of a job file: `[source] kind = "map"`.
+#[test]
+fn a_job_file_maps_with_a_map_source() {
+    let dir = tempfile::tempdir().unwrap();
+    let (raw, mappings) = acme(dir.path());
+    let canon = dir.path().join("canonical");
+    let job = write(
+        dir.path(),
+        "to-canonical.toml",
+        format!(
+            "[source]\nkind = \"map\"\nfrom = \"acme\"\nraw = {:?}\nmappings = {:?}\nsystem = \"acme-prod\"\n\n[sink]\nkind = \"parquet\"\npath = {:?}\n",
+            raw.display().to_string(),
+            mappings.display().to_string(),
+            canon.display().to_string()
+        ),
+    );
+    ferry_ok(&["run", job.to_str().unwrap(), "--quiet"]);
+    assert_eq!(
+        sql_value(&canon, "SELECT min(id) FROM party"),
+        "acme-prod:1"
+    );
+    assert_eq!(
+        sql_value(&canon, "SELECT count(*) FROM sale_order_line"),
+        "4"
+    );
+}
