@@ -84,18 +84,6 @@ pub(crate) fn sql_value(data: &Path, query: &str) -> String {
     }
 }
 
-/// Decimal text without trailing zeros, for comparing amounts of different scales.
-fn norm(decimal: &str) -> String {
-    if decimal.contains('.') {
-        decimal
-            .trim_end_matches('0')
-            .trim_end_matches('.')
-            .to_owned()
-    } else {
-        decimal.to_owned()
-    }
-}
-
 /// Maps `raw` with `ferry map … --json`, returning the JSON report.
 pub(crate) fn map(vendor: &str, raw: &Path, out: &Path, extra: &[&str]) -> Value {
     let res = ferry()

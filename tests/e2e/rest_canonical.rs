@@ -159,18 +159,6 @@ fn text(v: &Value) -> String {
     }
 }
 
-/// Decimal text without trailing zeros.
-fn norm(decimal: &str) -> String {
-    if decimal.contains('.') {
-        decimal
-            .trim_end_matches('0')
-            .trim_end_matches('.')
-            .to_owned()
-    } else {
-        decimal.to_owned()
-    }
-}
-
 // ---------------------------------------------------------------------------------
 // Dolibarr
 

@@ -138,3 +138,15 @@ pub fn run_python(script: &str, args: &[&str]) -> Option<String> {
     );
     Some(String::from_utf8_lossy(&out.stdout).into_owned())
 }
+
+/// Decimal text without trailing zeros, for comparing amounts of different scales.
+pub fn norm(decimal: &str) -> String {
+    if decimal.contains('.') {
+        decimal
+            .trim_end_matches('0')
+            .trim_end_matches('.')
+            .to_owned()
+    } else {
+        decimal.to_owned()
+    }
+}
