@@ -2,11 +2,15 @@
 
 Run in-process with the harness virtualenv while no server uses the database:
 
-    python seed.py CONFIG DBNAME
+    python seed.py CONFIG DBNAME [--setup-only]
 
 Creates a company (EUR), customers and suppliers with accented names and
 addresses, products with 4-decimal prices, draft sales and purchases with lines,
 and, when the account module lets it, draft customer invoices. Prints counts.
+
+With --setup-only it stops after what an administrator configures before any
+data arrives (company, currency, the two accounts the invoices use): the empty
+target of the migration tests.
 """
 import datetime as dt
 import sys
@@ -15,6 +19,7 @@ from decimal import Decimal
 from proteus import Model, config as pconfig
 
 CONF, DB = sys.argv[1], sys.argv[2]
+SETUP_ONLY = '--setup-only' in sys.argv[3:]
 pconfig.set_trytond(DB, config_file=CONF)
 
 Currency = Model.get('currency.currency')
@@ -37,6 +42,31 @@ admin.companies.append(company)
 admin.company = company
 admin.save()
 pconfig.get_config()._context = User.get_preferences(True, {})
+
+
+def chart():
+    """The receivable and revenue accounts (codes 411 and 706) and their types."""
+    AccountType = Model.get('account.account.type')
+    Account = Model.get('account.account')
+    root_t = AccountType(name='Bilan', statement='balance')
+    root_t.save()
+    rec_t = AccountType(name='Clients', statement='balance', parent=root_t, assets=True,
+                        receivable=True)
+    rec_t.save()
+    rev_t = AccountType(name='Produits', statement='income', revenue=True)
+    rev_t.save()
+    receivable = Account(name='Clients', code='411', type=rec_t, reconcile=True,
+                         party_required=True)
+    receivable.save()
+    revenue = Account(name='Ventes', code='706', type=rev_t)
+    revenue.save()
+    return receivable, revenue
+
+
+if SETUP_ONLY:
+    chart()
+    print('setup only: company, currency, accounts 411 and 706')
+    sys.exit(0)
 
 NAMES = ['Boulangerie Étienne', 'Müller Großhandel', 'Café Crème & Fils', 'Ñandú S.L.',
          'Atelier Zoë', 'Green Leaf Ltd', 'Fromagerie Besançon', 'Hôtel Méridien']
@@ -91,20 +121,7 @@ for i in range(3):
     pu.save()
 
 try:
-    AccountType = Model.get('account.account.type')
-    Account = Model.get('account.account')
-    root_t = AccountType(name='Bilan', statement='balance')
-    root_t.save()
-    rec_t = AccountType(name='Clients', statement='balance', parent=root_t, assets=True,
-                        receivable=True)
-    rec_t.save()
-    rev_t = AccountType(name='Produits', statement='income', revenue=True)
-    rev_t.save()
-    receivable = Account(name='Clients', code='411', type=rec_t, reconcile=True,
-                         party_required=True)
-    receivable.save()
-    revenue = Account(name='Ventes', code='706', type=rev_t)
-    revenue.save()
+    receivable, revenue = chart()
     Invoice = Model.get('account.invoice')
     Journal = Model.get('account.journal')
     journal, = Journal.find([('type', '=', 'revenue')], limit=1)
