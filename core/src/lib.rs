@@ -22,6 +22,7 @@ pub mod sink;
 pub mod source;
 pub mod state;
 pub mod stream;
+pub mod target;
 pub mod values;
 
 pub use error::{Error, Location, Result};
@@ -29,3 +30,4 @@ pub use registry::Registry;
 pub use sink::{Sink, StreamOutput, StreamWriter, WriteMode};
 pub use source::{Catalog, Checkpoint, EventStream, ReadOptions, Source, SourceEvent};
 pub use stream::StreamSpec;
+pub use target::{FieldValue, LoadRecord, Target};

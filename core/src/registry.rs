@@ -9,6 +9,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::redact::redact_spec;
+use crate::target::{Target, TargetFactory};
 use crate::{Error, Result, Sink, Source};
 
 /// Builds one kind of source.
@@ -56,6 +57,7 @@ pub trait SinkFactory: Send + Sync {
 pub struct Registry {
     sources: Vec<Box<dyn SourceFactory>>,
     sinks: Vec<Box<dyn SinkFactory>>,
+    targets: Vec<Box<dyn TargetFactory>>,
 }
 
 impl std::fmt::Debug for Registry {
@@ -63,6 +65,7 @@ impl std::fmt::Debug for Registry {
         f.debug_struct("Registry")
             .field("sources", &self.source_kinds())
             .field("sinks", &self.sink_kinds())
+            .field("targets", &self.target_kinds())
             .finish()
     }
 }
@@ -81,6 +84,38 @@ impl Registry {
     /// Adds a sink factory.
     pub fn add_sink(&mut self, factory: impl SinkFactory + 'static) {
         self.sinks.push(Box::new(factory));
+    }
+
+    /// Adds a migration target factory.
+    pub fn add_target(&mut self, factory: impl TargetFactory + 'static) {
+        self.targets.push(Box::new(factory));
+    }
+
+    /// Kinds of migration target, in registration order.
+    pub fn target_kinds(&self) -> Vec<&'static str> {
+        self.targets.iter().map(|f| f.kind()).collect()
+    }
+
+    /// Builds a migration target from a job file's `[target]` table.
+    ///
+    /// # Errors
+    /// Missing or unknown kind, or a table the factory rejects.
+    pub fn target_from_config(
+        &self,
+        mut table: toml::Table,
+        origin: &str,
+    ) -> Result<Arc<dyn Target>> {
+        let kind = take_kind(&mut table, origin, &self.target_kinds())?;
+        match self.targets.iter().find(|f| f.kind() == kind) {
+            Some(f) => f.build(table, origin),
+            None => Err(Error::config(
+                origin,
+                format!(
+                    "unknown target kind {kind:?}; known: {}",
+                    self.target_kinds().join(", ")
+                ),
+            )),
+        }
     }
 
     /// Kinds of source, in registration order.

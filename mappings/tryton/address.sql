@@ -1,3 +1,4 @@
+-- source-stream: party.address
 -- Tryton party.address → address. `kind`: invoice when flagged for invoices, else
 -- delivery when flagged for deliveries, else the party's first address is `main`
 -- and any other `other`. Tryton keeps the street as one text (lines joined by newline).

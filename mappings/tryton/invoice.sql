@@ -1,3 +1,4 @@
+-- source-stream: account.invoice
 -- Tryton account.invoice → invoice. Tryton tells invoices from credit notes by sign:
 -- a credit note has a negative total. `validated` (checked, not yet posted) counts as
 -- `draft`. Amounts keep Tryton's sign.

@@ -1,3 +1,4 @@
+-- source-stream: account.invoice.line
 -- Tryton account.invoice.line → invoice_line. As for order lines, only lines of type
 -- `line` carry an amount.
 SELECT

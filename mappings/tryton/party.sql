@@ -1,3 +1,4 @@
+-- source-stream: party.party
 -- Tryton party.party → party. Tryton has no customer/supplier flag: a party is a
 -- customer when a sale or a customer invoice names it, a supplier when a purchase or
 -- a supplier invoice does. Nor does it tell companies from persons: `kind` is NULL.

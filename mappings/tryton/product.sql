@@ -1,3 +1,4 @@
+-- source-stream: product.product
 -- Tryton product.product (variant) ⨝ product.template → product. The category is the
 -- template's first category; prices are those the company sees (the variant's
 -- effective list price, its cost price), in the company's currency.

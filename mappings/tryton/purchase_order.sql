@@ -1,3 +1,4 @@
+-- source-stream: purchase.purchase
 -- Tryton purchase.purchase → purchase_order. States: processing (confirmed, being
 -- fulfilled) becomes `confirmed`; the others keep their name.
 SELECT

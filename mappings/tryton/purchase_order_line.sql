@@ -1,3 +1,4 @@
+-- source-stream: purchase.line
 -- Tryton purchase.line → purchase_order_line. Every line is kept (comments, titles and
 -- subtotals too, so counts match Tryton's), but only lines of type `line` carry an
 -- amount: a subtotal line's amount repeats the lines above it. Tryton's base purchase

@@ -1,3 +1,4 @@
+-- source-stream: sale.sale
 -- Tryton sale.sale → sale_order. States: processing (confirmed, being
 -- fulfilled) becomes `confirmed`; the others keep their name.
 SELECT

@@ -4,6 +4,7 @@ mod demo;
 mod discover;
 mod extract;
 mod map;
+mod migrate;
 pub(crate) mod sql;
 
 use std::sync::Arc;
@@ -27,6 +28,7 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Demo(a) => demo::run(a, quiet).await,
         Command::Map(a) => map::run(a, quiet).await,
         Command::Check(a) => map::check(a).await,
+        Command::Migrate(a) => migrate::run(a, quiet).await,
     }
 }
 

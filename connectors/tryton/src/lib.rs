@@ -1,4 +1,5 @@
-//! Tryton source of ferry: reads any Tryton model over JSON-RPC.
+//! Tryton source and migration target of ferry: reads any Tryton model over JSON-RPC,
+//! and loads canonical records into one ([`target`]).
 //!
 //! Spec: `tryton+https://HOST[:PORT]/DB` (or `tryton+http://` on loopback), credentials
 //! in the user info (`tryton+http://admin:secret@127.0.0.1:8000/DB`) or, in a job
@@ -18,6 +19,7 @@
 //! `datetime`, `bytes`, `timedelta`) is decoded exactly; see [`types`].
 
 pub mod source;
+pub mod target;
 pub mod types;
 
 use std::sync::Arc;
@@ -26,10 +28,12 @@ use ferry_core::registry::{Registry, SourceFactory, parse_config};
 use ferry_core::{Result, Source};
 
 pub use source::{TrytonConfig, TrytonSource};
+pub use target::{TrytonTarget, TrytonTargetFactory};
 
-/// Adds the `tryton` source.
+/// Adds the `tryton` source and migration target.
 pub fn register(registry: &mut Registry) {
     registry.add_source(TrytonFactory);
+    registry.add_target(TrytonTargetFactory);
 }
 
 struct TrytonFactory;

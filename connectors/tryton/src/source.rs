@@ -68,8 +68,8 @@ impl Default for TrytonConfig {
     }
 }
 
-struct Session {
-    context: Value,
+pub(crate) struct Session {
+    pub(crate) context: Value,
 }
 
 /// A Tryton server and database.
@@ -193,12 +193,17 @@ impl TrytonSource {
         })
     }
 
+    /// `tryton HOST:PORT/DB`, for messages.
+    pub fn display(&self) -> &str {
+        &self.display
+    }
+
     /// The HTTP client (for its counters).
     pub fn client(&self) -> &HttpClient {
         &self.client
     }
 
-    async fn session(&self) -> Result<&Session> {
+    pub(crate) async fn session(&self) -> Result<&Session> {
         self.session.get_or_try_init(|| self.login()).await
     }
 
@@ -262,7 +267,7 @@ impl TrytonSource {
         Ok(Session { context })
     }
 
-    async fn call(&self, method: &str, params: Value, page: &str) -> Result<Value> {
+    pub(crate) async fn call(&self, method: &str, params: Value, page: &str) -> Result<Value> {
         let req = Request::post_json(
             format!("{}/rpc/", self.db),
             json!({"id": 1, "method": method, "params": params}),

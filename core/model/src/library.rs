@@ -94,6 +94,11 @@ impl Library {
         Ok(lib)
     }
 
+    /// Relative paths of every file, sorted.
+    pub fn paths(&self) -> impl Iterator<Item = &str> {
+        self.files.keys().map(String::as_str)
+    }
+
     /// A file by relative path.
     pub fn file(&self, rel: &str) -> Option<&LibraryFile> {
         self.files.get(rel)

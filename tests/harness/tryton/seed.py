@@ -13,6 +13,7 @@ data arrives (company, currency, the two accounts the invoices use): the empty
 target of the migration tests.
 """
 import datetime as dt
+import os
 import sys
 from decimal import Decimal
 
@@ -20,6 +21,9 @@ from proteus import Model, config as pconfig
 
 CONF, DB = sys.argv[1], sys.argv[2]
 SETUP_ONLY = '--setup-only' in sys.argv[3:]
+# FERRY_TRYTON_SEED_SCALE=N makes N times as many parties, products and documents
+# (the migration benchmark uses 10); 1 is the tests' data set.
+SCALE = int(os.environ.get('FERRY_TRYTON_SEED_SCALE', '1'))
 pconfig.set_trytond(DB, config_file=CONF)
 
 Currency = Model.get('currency.currency')
@@ -71,7 +75,7 @@ if SETUP_ONLY:
 NAMES = ['Boulangerie Étienne', 'Müller Großhandel', 'Café Crème & Fils', 'Ñandú S.L.',
          'Atelier Zoë', 'Green Leaf Ltd', 'Fromagerie Besançon', 'Hôtel Méridien']
 customers = []
-for i, name in enumerate(NAMES):
+for i, name in enumerate([n if k == 0 else f'{n} #{k}' for k in range(SCALE) for n in NAMES]):
     p = Party(name=name)
     a = p.addresses[0]
     a.city = ['Paris', 'Köln', 'Orléans', 'Málaga'][i % 4]
@@ -90,7 +94,7 @@ unit, = Uom.find([('name', '=', 'Unit')])
 kg, = Uom.find([('name', '=', 'Kilogram')])
 Template = Model.get('product.template')
 products = []
-for i in range(12):
+for i in range(12 * SCALE):
     t = Template(name=f'Produit {i:02d} – crème brûlée', type='goods',
                  default_uom=kg if i % 2 else unit)
     t.list_price = Decimal('12.3456') + Decimal(i) * Decimal('1.0101')
@@ -101,8 +105,9 @@ for i in range(12):
     products.append(t.products[0])
 
 Sale = Model.get('sale.sale')
-for i in range(5):
-    s = Sale(party=customers[i], sale_date=dt.date(2025, 3, 1 + i), description=f'Vente {i}')
+for i in range(5 * SCALE):
+    s = Sale(party=customers[i % len(customers)], sale_date=dt.date(2025, 3, 1) + dt.timedelta(days=i),
+             description=f'Vente {i}')
     for j in range(1 + i % 3):
         line = s.lines.new()
         line.product = products[(i + j) % len(products)]
@@ -111,8 +116,9 @@ for i in range(5):
     s.save()
 
 Purchase = Model.get('purchase.purchase')
-for i in range(3):
-    pu = Purchase(party=customers[-1 - i], purchase_date=dt.date(2025, 4, 2 + i))
+for i in range(3 * SCALE):
+    pu = Purchase(party=customers[-1 - i % len(customers)],
+                  purchase_date=dt.date(2025, 4, 2) + dt.timedelta(days=i))
     for j in range(2):
         line = pu.lines.new()
         line.product = products[j]
@@ -125,9 +131,9 @@ try:
     Invoice = Model.get('account.invoice')
     Journal = Model.get('account.journal')
     journal, = Journal.find([('type', '=', 'revenue')], limit=1)
-    for i in range(3):
-        inv = Invoice(type='out', party=customers[i], journal=journal, account=receivable,
-                      invoice_date=dt.date(2025, 5, 10 + i))
+    for i in range(3 * SCALE):
+        inv = Invoice(type='out', party=customers[i % len(customers)], journal=journal,
+                      account=receivable, invoice_date=dt.date(2025, 5, 10) + dt.timedelta(days=i))
         line = inv.lines.new()
         line.account = revenue
         line.description = f'Prestation n° {i}'

@@ -30,7 +30,7 @@ RUN=$HOME_DIR/run-$PORT
 mkdir -p "$RUN"
 exec 9>"$HOME_DIR/.start.lock"
 flock -w 900 9
-STAMP=$( (echo templates-v2; cat "$HERE/seed.py" "$HERE/requirements.txt") | sha256sum | cut -c1-16)
+STAMP=$( (echo "templates-v2 scale ${FERRY_TRYTON_SEED_SCALE:-1}"; cat "$HERE/seed.py" "$HERE/requirements.txt") | sha256sum | cut -c1-16)
 TEMPLATES=$HOME_DIR/templates-$STAMP
 login() {
     curl -s --max-time 30 -H 'Content-Type: application/json' "http://127.0.0.1:$PORT/$DB/rpc/" \
