@@ -1,4 +1,4 @@
-//! Odoo source of ferry: JSON-RPC (`/jsonrpc`, `execute_kw`, Odoo 14–19), the
+//! Odoo source and migration target ([`target`]) of ferry: JSON-RPC (`/jsonrpc`, `execute_kw`, Odoo 14–19), the
 //! JSON-2 API of Odoo 19 (`/json/2/<model>/<method>`, bearer API key) and XML-RPC
 //! (`/xmlrpc/2/common`, `/xmlrpc/2/object`, [`xmlrpc`]) as a fallback.
 //!
@@ -26,6 +26,7 @@
 //! read at the mark dropped. A model the user cannot read is reported and skipped.
 
 pub mod source;
+pub mod target;
 pub mod types;
 pub mod xmlrpc;
 
@@ -35,10 +36,12 @@ use ferry_core::registry::{Registry, SourceFactory, parse_config};
 use ferry_core::{Result, Source};
 
 pub use source::{OdooConfig, OdooSource, Protocol};
+pub use target::{OdooTarget, OdooTargetFactory};
 
-/// Adds the `odoo` source.
+/// Adds the `odoo` source and migration target.
 pub fn register(registry: &mut Registry) {
     registry.add_source(OdooFactory);
+    registry.add_target(OdooTargetFactory);
 }
 
 struct OdooFactory;

@@ -97,10 +97,10 @@ impl Default for OdooConfig {
     }
 }
 
-struct Session {
-    protocol: Protocol,
+pub(crate) struct Session {
+    pub(crate) protocol: Protocol,
     uid: i64,
-    context: Value,
+    pub(crate) context: Value,
     version: String,
 }
 
@@ -134,12 +134,12 @@ fn is_loopback(host: &str) -> bool {
 
 /// One Odoo call, protocol-neutral: the model method with its keyword arguments
 /// (`domain` goes positionally on JSON-RPC, where older versions name it `args`).
-struct Call<'a> {
-    model: &'a str,
-    method: &'a str,
-    domain: Option<Value>,
-    kwargs: Map<String, Value>,
-    page: String,
+pub(crate) struct Call<'a> {
+    pub(crate) model: &'a str,
+    pub(crate) method: &'a str,
+    pub(crate) domain: Option<Value>,
+    pub(crate) kwargs: Map<String, Value>,
+    pub(crate) page: String,
 }
 
 impl OdooSource {
@@ -247,7 +247,12 @@ impl OdooSource {
         &self.client
     }
 
-    async fn session(&self) -> Result<&Session> {
+    /// The configuration (the migration target reads its companies).
+    pub(crate) fn config(&self) -> &OdooConfig {
+        &self.config
+    }
+
+    pub(crate) async fn session(&self) -> Result<&Session> {
         self.session.get_or_try_init(|| self.login()).await
     }
 
@@ -369,6 +374,25 @@ impl OdooSource {
             "Logged in."
         );
         Ok(session)
+    }
+
+    /// A call with another context than the session's (the migration target's).
+    pub(crate) async fn call_in(
+        &self,
+        session: &Session,
+        context: &Value,
+        call: Call<'_>,
+    ) -> Result<Value> {
+        call_odoo(
+            &self.client,
+            &self.db,
+            &self.secret,
+            session.protocol,
+            session.uid,
+            context,
+            call,
+        )
+        .await
     }
 
     async fn call_with(&self, session: &Session, call: Call<'_>) -> Result<Value> {
