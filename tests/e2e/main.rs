@@ -9,6 +9,7 @@ mod demo;
 mod dumps;
 mod errors;
 mod extract;
+mod migrate;
 mod migrate_odoo;
 mod mysql;
 mod odoo_canonical;

@@ -117,16 +117,43 @@ fn name_of(url: &str, model: &str, id: &Value) -> Value {
     rows[0]["rec_name"].clone()
 }
 
+/// Tryton keeps a decimal's written scale (`99.9900` stays so): compare values.
+fn same_decimals(v: &mut Value) {
+    match v {
+        Value::Object(m) if m.get("__class__") == Some(&json!("Decimal")) => {
+            let d = m["decimal"].as_str().unwrap_or("0");
+            let d = if d.contains('.') {
+                d.trim_end_matches('0').trim_end_matches('.')
+            } else {
+                d
+            };
+            *v = json!(d);
+        }
+        Value::Object(m) => m.values_mut().for_each(same_decimals),
+        Value::Array(a) => a.iter_mut().for_each(same_decimals),
+        _ => {}
+    }
+}
+
 /// What a database holds, independent of ids: per model, the sorted list of each
 /// record's business values (references by name, amounts as Tryton gives them).
 fn business_content(url: &str) -> Value {
     let mut out = serde_json::Map::new();
     let mut sorted = |model: &str, rows: Vec<Value>| {
-        let mut rows: Vec<String> = rows.iter().map(Value::to_string).collect();
+        let mut rows: Vec<String> = rows
+            .into_iter()
+            .map(|mut r| {
+                same_decimals(&mut r);
+                r.to_string()
+            })
+            .collect();
         rows.sort();
         out.insert(model.to_owned(), json!(rows));
     };
-    let parties = search_read(url, "party.party", &["name", "active"]);
+    let parties = search_read(url, "party.party", &["name", "active"])
+        .into_iter()
+        .map(|p| json!([p["name"], p["active"]]))
+        .collect();
     sorted("party.party", parties);
     let addresses: Vec<Value> = search_read(
         url,

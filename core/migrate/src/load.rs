@@ -85,6 +85,9 @@ pub struct EntityLoad {
     pub rejected: u64,
 }
 
+/// Children rows waiting for their parent: parent key → (child key, fields).
+type ChildRows = HashMap<String, Vec<(String, BTreeMap<String, FieldValue>)>>;
+
 /// Decoded rows of one query.
 pub(crate) struct Rows {
     pub(crate) roles: Vec<ColumnRole>,
@@ -344,14 +347,12 @@ impl<'a> Loader<'a> {
             })
             .collect();
         // Children, grouped by parent key (one document's lines at a time are small).
-        let mut children: Vec<HashMap<String, Vec<(String, BTreeMap<String, FieldValue>)>>> =
-            Vec::new();
+        let mut children: Vec<ChildRows> = Vec::new();
         // Parents with a rejected child are rejected too: a document never loads with
         // a line missing.
         let mut broken: HashMap<String, String> = HashMap::new();
         for (ci, c) in def.children.iter().enumerate() {
-            let mut by_parent: HashMap<String, Vec<(String, BTreeMap<String, FieldValue>)>> =
-                HashMap::new();
+            let mut by_parent = ChildRows::new();
             let sql = format!("SELECT * FROM ({}) ORDER BY parent, key", c.sql);
             for rows in query(self.ctx, &sql, &def.origin).await? {
                 for r in 0..rows.len() {
@@ -921,15 +922,25 @@ pub fn same_value(sent: &FieldValue, read: &FieldValue) -> bool {
         // Some systems return '' or false for an empty field.
         (V::Null, V::Bool(false)) => true,
         (V::Null, V::Text(t)) => t.is_empty(),
-        (V::Timestamp(a), V::Timestamp(b)) => {
-            a.replace('T', " ")
-                .trim_end_matches('0')
-                .trim_end_matches('.')
-                == b.replace('T', " ")
-                    .trim_end_matches('0')
-                    .trim_end_matches('.')
-        }
+        (V::Timestamp(a), V::Timestamp(b)) => same_instant(a) == same_instant(b),
         (a, b) => a == b,
+    }
+}
+
+/// `2025-03-01T10:00:00.000000` and `2025-03-01 10:00:00` are the same instant: a
+/// separator and a fraction of zeros do not count.
+fn same_instant(t: &str) -> String {
+    let t = t.replace('T', " ");
+    match t.split_once('.') {
+        Some((whole, frac)) => {
+            let frac = frac.trim_end_matches('0');
+            if frac.is_empty() {
+                whole.to_owned()
+            } else {
+                format!("{whole}.{frac}")
+            }
+        }
+        None => t,
     }
 }
 
@@ -943,7 +954,7 @@ pub fn exact_sum<'v>(values: impl Iterator<Item = &'v FieldValue>) -> Option<Exa
             FieldValue::Int(i) => Exact::parse(&i.to_string())?,
             _ => return None,
         };
-        sum = sum.add(e)?;
+        sum = sum.plus(e)?;
     }
     Some(sum)
 }
@@ -953,4 +964,47 @@ pub fn has_table(dir: &Path, entity: &str) -> bool {
     std::fs::read_dir(dir.join(entity)).is_ok_and(|mut it| {
         it.any(|f| f.is_ok_and(|f| f.file_name().to_string_lossy().ends_with(".parquet")))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_read_back_compare_by_meaning() {
+        use FieldValue as V;
+        assert!(same_value(
+            &V::Timestamp("2025-03-01 10:00:00.000000".into()),
+            &V::Timestamp("2025-03-01T10:00:00".into())
+        ));
+        assert!(!same_value(
+            &V::Timestamp("2025-03-01 10:00:10".into()),
+            &V::Timestamp("2025-03-01 10:00:01".into())
+        ));
+        assert!(same_value(
+            &V::Decimal("99.99".into()),
+            &V::Decimal("99.9900".into())
+        ));
+        assert!(!same_value(
+            &V::Decimal("99.99".into()),
+            &V::Decimal("99.9".into())
+        ));
+        assert!(same_value(&V::Ref(7), &V::Int(7)));
+        assert!(same_value(&V::Bool(true), &V::Int(1)));
+        assert!(same_value(&V::Null, &V::Text(String::new())));
+        assert!(!same_value(&V::Null, &V::Text("x".into())));
+    }
+
+    #[test]
+    fn deferred_fields_are_left_out_of_the_create() {
+        let mut r = LoadRecord {
+            key: "t:1".into(),
+            ..Default::default()
+        };
+        r.fields.insert("code".into(), FieldValue::Text("1".into()));
+        r.fields.insert("active".into(), FieldValue::Bool(false));
+        let sent = without(&r, &["active".to_owned()]);
+        assert_eq!(sent.fields.len(), 1);
+        assert!(sent.fields.contains_key("code"));
+    }
 }

@@ -80,10 +80,8 @@ impl EntityCheck {
 async fn count(loader: &Loader<'_>, sql: &str, origin: &str) -> Result<u64> {
     let rows = query(loader.ctx, sql, origin).await?;
     for r in rows {
-        if r.len() > 0 {
-            if let Some(FieldValue::Int(n)) = r.columns.first().and_then(|c| c.first()) {
-                return Ok(u64::try_from(n.to_owned()).unwrap_or(0));
-            }
+        if let Some(FieldValue::Int(n)) = r.columns.first().and_then(|c| c.first()) {
+            return Ok(u64::try_from(n.to_owned()).unwrap_or(0));
         }
     }
     Ok(0)
@@ -143,10 +141,10 @@ async fn check_one(
     let mut fields: Vec<String> = Vec::new();
     for rows in query(loader.ctx, sql, origin).await? {
         for role in &rows.roles {
-            if let (Some(f), false) = (role.field(), matches!(role, ColumnRole::Json(_))) {
-                if !fields.iter().any(|x| x == f) {
-                    fields.push(f.to_owned());
-                }
+            if let (Some(f), false) = (role.field(), matches!(role, ColumnRole::Json(_)))
+                && !fields.iter().any(|x| x == f)
+            {
+                fields.push(f.to_owned());
             }
         }
         for r in 0..rows.len() {
@@ -183,7 +181,7 @@ async fn check_one(
                 continue;
             };
             check.target += 1;
-            for (_, tf) in &target_fields {
+            for tf in target_fields.values() {
                 target_values.push(got.get(*tf).cloned().unwrap_or(FieldValue::Null));
             }
             let mut differs = false;

@@ -147,8 +147,8 @@ impl Exact {
         Some(Exact(if neg { -v } else { v }))
     }
 
-    /// Adds exactly (saturating is never needed at ERP sizes; overflow is `None`).
-    pub fn add(self, other: Exact) -> Option<Exact> {
+    /// Adds exactly; `None` on overflow.
+    pub fn plus(self, other: Exact) -> Option<Exact> {
         self.0.checked_add(other.0).map(Exact)
     }
 }
@@ -175,13 +175,13 @@ mod tests {
         assert_eq!(normalise_decimal("100"), "100");
         let mut sum = Exact::default();
         for _ in 0..10 {
-            sum = sum.add(Exact::parse("0.1").unwrap()).unwrap();
+            sum = sum.plus(Exact::parse("0.1").unwrap()).unwrap();
         }
         assert_eq!(sum.to_string(), "1");
         assert_eq!(
             Exact::parse("-12.3456")
                 .unwrap()
-                .add(Exact::parse("2.0001").unwrap())
+                .plus(Exact::parse("2.0001").unwrap())
                 .unwrap()
                 .to_string(),
             "-10.3455"
