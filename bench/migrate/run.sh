@@ -36,7 +36,7 @@ password_env = "FERRY_TRYTON_PASSWORD"
 
 [migrate]
 from = "tryton"
-streams = ["party.*", "product.*", "currency.currency", "company.company", "country.country", "sale.sale", "sale.line", "purchase.purchase", "purchase.line", "account.invoice", "account.invoice.line", "account.account", "account.account.type"]
+streams = ["party.party", "party.address", "party.contact_mechanism", "party.identifier", "product.product", "product.template", "product.uom", "product.uom.category", "product.category", "currency.currency", "company.company", "country.country", "sale.sale", "sale.line", "purchase.purchase", "purchase.line", "account.invoice", "account.invoice.line", "account.account", "account.account.type"]
 batch_size = $2
 
 [target]

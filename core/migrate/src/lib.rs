@@ -171,6 +171,19 @@ pub async fn migrate(
                 .iter()
                 .all(|c| load::has_table(canonical, &c.entity))
     });
+    // Entity → the missing canonical table that kept its definition from loading.
+    let mut unavailable: BTreeMap<String, String> = BTreeMap::new();
+    for d in &skipped {
+        let missing = std::iter::once(&d.entity)
+            .chain(d.children.iter().map(|c| &c.entity))
+            .find(|e| !load::has_table(canonical, e))
+            .cloned()
+            .unwrap_or_default();
+        unavailable.insert(d.entity.clone(), missing.clone());
+        for c in &d.children {
+            unavailable.insert(c.entity.clone(), missing.clone());
+        }
+    }
     let skipped: Vec<String> = skipped.into_iter().map(|d| d.entity).collect();
     let mut refs: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for d in &defs {
@@ -178,6 +191,19 @@ pub async fn migrate(
         for c in &d.children {
             r.extend(plan::refs_in(
                 &load::columns_of(&ctx, &c.sql, &d.origin).await?,
+            ));
+        }
+        if let Some((entity, table)) = r
+            .iter()
+            .find_map(|e| unavailable.get(e).map(|t| (e, t)))
+        {
+            return Err(Error::config(
+                &d.origin,
+                format!(
+                    "refers to {entity}, which cannot be loaded: the canonical folder {} has no table {table} \
+                     (extract the source streams its mapping reads)",
+                    canonical.display()
+                ),
             ));
         }
         refs.insert(d.entity.clone(), r);
