@@ -193,10 +193,7 @@ pub async fn migrate(
                 &load::columns_of(&ctx, &c.sql, &d.origin).await?,
             ));
         }
-        if let Some((entity, table)) = r
-            .iter()
-            .find_map(|e| unavailable.get(e).map(|t| (e, t)))
-        {
+        if let Some((entity, table)) = r.iter().find_map(|e| unavailable.get(e).map(|t| (e, t))) {
             return Err(Error::config(
                 &d.origin,
                 format!(
