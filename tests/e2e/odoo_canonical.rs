@@ -136,12 +136,11 @@ const MAIN: [&str; 17] = [
     "journal_line",
 ];
 
-/// Columns whose API value differs from the database for a known reason outside the
+/// Columns whose API value may differ from the dump for a known reason outside the
 /// mappings: company-dependent fields, which Odoo's API returns for the context's first
-/// company only. ferry's Odoo connector puts every company in `allowed_company_ids` in
-/// `res.company` search order (`sequence, name`: company 3 here, which owns no account
-/// and no product cost), so the API road gets NULL account codes and zero costs. These
-/// columns are checked on the dump road against the database instead.
+/// company only (ferry puts the user's own company first), while the dump keeps every
+/// company's value and the mapping takes the first one stored. These columns are
+/// checked on each road against the database instead.
 const COMPANY_DEPENDENT: [(&str, &str); 2] = [("account", "code"), ("product", "cost_price")];
 
 fn harness() -> PathBuf {
@@ -426,6 +425,26 @@ fn odoo_dump_and_api_map_to_the_same_canonical_rows() {
         let (id, cost): (i64, f64) = (id.parse().unwrap(), cost.parse().unwrap());
         assert_eq!(dump_costs.get(&id), Some(&cost), "cost of product {id}");
     }
+
+    // The API road reads company-dependent fields for the user's own company (admin's
+    // company_id), which ferry puts first in allowed_company_ids.
+    let own = psql(
+        &db,
+        "SELECT company_id FROM res_users WHERE login = 'admin'",
+    );
+    let own_codes = psql(
+        &db,
+        &format!("SELECT count(*) FROM account_account WHERE code_store ? '{own}'"),
+    );
+    let api_codes = rows(&canon_api, "account")
+        .iter()
+        .filter(|r| r.get("code").is_some_and(Value::is_string))
+        .count();
+    assert_eq!(
+        api_codes.to_string(),
+        own_codes,
+        "accounts with a code for company {own} (API)"
+    );
 
     // A few values against the database: order numbers and totals, invoice totals.
     let orders = psql(

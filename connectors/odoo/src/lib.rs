@@ -22,7 +22,8 @@
 //! written in id order; listing continues until a search past the last id is empty, so
 //! records inserted during the read are read once. Archived records are included
 //! (`active_test: false`), every company the user may see is in
-//! `allowed_company_ids`. Incremental on `write_date >=` the saved mark, ids already
+//! `allowed_company_ids`, the user's own company first (company-dependent fields are
+//! read for the first one). Incremental on `write_date >=` the saved mark, ids already
 //! read at the mark dropped. A model the user cannot read is reported and skipped.
 
 pub mod source;

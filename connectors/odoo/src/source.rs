@@ -363,6 +363,33 @@ impl OdooSource {
         } else {
             self.config.company_ids.clone()
         };
+        // Odoo takes the first allowed company as the current one, and reads
+        // company-dependent fields (costs, accounts) for it: the user's own company goes
+        // first, as in Odoo's web client, not whichever company has the lowest id.
+        let mut companies = companies;
+        if self.config.company_ids.is_empty() {
+            let call = Call {
+                model: "res.users",
+                method: "search_read",
+                domain: Some(json!([["id", "=", uid]])),
+                kwargs: [("fields".to_owned(), json!(["company_id"]))]
+                    .into_iter()
+                    .collect(),
+                page: "user company".into(),
+            };
+            if let Ok(Value::Array(rows)) = self.call_with(&session, call).await {
+                let own = rows
+                    .first()
+                    .and_then(|r| r.get("company_id"))
+                    .and_then(|c| c.as_i64().or_else(|| c.get(0).and_then(Value::as_i64)));
+                if let Some(own) = own
+                    && let Some(pos) = companies.iter().position(|c| *c == own)
+                {
+                    companies.remove(pos);
+                    companies.insert(0, own);
+                }
+            }
+        }
         if !companies.is_empty() {
             session.context["allowed_company_ids"] = json!(companies);
         }
