@@ -507,3 +507,35 @@ fn a_job_file_maps_with_a_map_source() {
         "4"
     );
 }
+
+#[test]
+fn a_table_skipped_by_a_later_map_run_does_not_stay_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let (raw, mappings) = acme(dir.path());
+    let canon = dir.path().join("canonical");
+    let mappings_arg = ["--mappings", mappings.to_str().unwrap()];
+    map("acme", &raw, &canon, &mappings_arg);
+    assert!(canon.join("sale_order_line").is_dir());
+    // The lines' raw table is gone (not extracted this time): its canonical table goes.
+    std::fs::remove_dir_all(raw.join("order_lines")).unwrap();
+    map("acme", &raw, &canon, &mappings_arg);
+    assert!(
+        !canon.join("sale_order_line").exists(),
+        "the stale canonical table was removed"
+    );
+    assert!(canon.join("sale_order").is_dir());
+    let manifest: Value =
+        serde_json::from_slice(&std::fs::read(canon.join("_ferry/manifest.json")).unwrap())
+            .unwrap();
+    assert!(
+        manifest["streams"].get("sale_order_line").is_none(),
+        "{manifest:#}"
+    );
+    assert!(manifest["streams"].get("sale_order").is_some());
+    assert!(
+        manifest["source_metadata"]["skipped"]
+            .get("sale_order_line")
+            .is_some(),
+        "the manifest says why: {manifest:#}"
+    );
+}

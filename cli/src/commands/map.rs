@@ -53,6 +53,7 @@ pub async fn run(args: MapArgs, quiet: bool) -> Result<(), Failure> {
         manifest.source_metadata = meta.clone();
         manifest.save(&args.out)?;
     }
+    drop_skipped(&args.out, &meta)?;
     let quality = if args.no_check {
         None
     } else {
@@ -88,6 +89,35 @@ pub async fn run(args: MapArgs, quiet: bool) -> Result<(), Failure> {
         }
     }
     finish(report.is_success(), quality.as_ref(), args.strict)
+}
+
+/// Removes what an earlier run wrote for entities this run skipped (their raw tables
+/// are gone): a stale table would otherwise be checked, queried and loaded as current.
+pub(crate) fn drop_skipped(
+    out: &std::path::Path,
+    meta: &serde_json::Map<String, serde_json::Value>,
+) -> Result<(), Failure> {
+    let Some(skipped) = meta.get("skipped").and_then(|s| s.as_object()) else {
+        return Ok(());
+    };
+    let mut manifest = ferry_core::manifest::Manifest::load(out)?;
+    for entity in skipped.keys() {
+        let dir = out.join(entity);
+        if dir.exists() {
+            tracing::info!(
+                entity,
+                "Removing the table of an earlier run: this run skipped it."
+            );
+            ferry_core::fsutil::remove_dir_all(&dir)?;
+        }
+        if let Some(m) = manifest.as_mut() {
+            m.streams.remove(entity);
+        }
+    }
+    if let Some(m) = manifest {
+        m.save(out)?;
+    }
+    Ok(())
 }
 
 pub async fn check(args: CheckArgs) -> Result<(), Failure> {

@@ -188,6 +188,10 @@ pub async fn run(args: MigrateArgs, quiet: bool) -> Result<(), Failure> {
         system: m.system.clone(),
     })?);
     let model = map_source.model().clone();
+    let map_meta = ferry_core::Source::discover(map_source.as_ref())
+        .await
+        .with_context(|| format!("planning the {} mappings", m.from))?
+        .metadata;
     let sink = registry.sink_for_path("parquet", &canonical)?;
     let state = Arc::new(FileStateStore::new(
         canonical.join(FERRY_DIR).join("state.json"),
@@ -206,6 +210,8 @@ pub async fn run(args: MigrateArgs, quiet: bool) -> Result<(), Failure> {
         print_stream_errors(&report);
         return Err(Failure::quiet(EXIT_FAILURE));
     }
+
+    super::map::drop_skipped(&canonical, &map_meta)?;
 
     // 3. Check.
     let quality = ferry_model::check_folder(&canonical, &model)
