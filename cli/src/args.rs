@@ -229,6 +229,13 @@ pub struct SqlArgs {
     /// Write the result to this file instead of stdout (required for parquet).
     #[arg(long, short)]
     pub output: Option<PathBuf>,
+    /// Read backups (Delta tables) as they were at this table version.
+    #[arg(long, conflicts_with = "as_of")]
+    pub version: Option<i64>,
+    /// Read backups (Delta tables) as they were at this time (RFC 3339, e.g.
+    /// 2026-11-29T08:00:00Z).
+    #[arg(long, value_name = "TIMESTAMP")]
+    pub as_of: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -13,6 +13,7 @@ pub fn registry() -> Registry {
     ferry_odoo::register(&mut registry);
     ferry_rest::register(&mut registry);
     ferry_files::register(&mut registry);
+    ferry_delta::register(&mut registry);
     ferry_model::register(&mut registry);
     registry
 }

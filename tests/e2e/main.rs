@@ -3,6 +3,7 @@
 
 mod util;
 
+mod backup;
 mod canonical;
 mod crash;
 mod demo;

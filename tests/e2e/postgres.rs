@@ -13,12 +13,12 @@ use std::time::{Duration, Instant};
 use crate::util::*;
 
 /// A database of its own, dropped at the end of the test.
-struct TestDb {
+pub(crate) struct TestDb {
     name: String,
 }
 
 impl TestDb {
-    fn new(tag: &str) -> Option<TestDb> {
+    pub(crate) fn new(tag: &str) -> Option<TestDb> {
         if !postgres_reachable() {
             return None;
         }
@@ -31,11 +31,11 @@ impl TestDb {
         Some(TestDb { name })
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("postgres://postgres@127.0.0.1:5432/{}", self.name)
     }
 
-    fn psql(&self, sql: &str) -> String {
+    pub(crate) fn psql(&self, sql: &str) -> String {
         psql_in(&self.name, sql)
     }
 }

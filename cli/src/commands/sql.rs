@@ -13,7 +13,29 @@ use crate::Failure;
 use crate::args::{SqlArgs, SqlFormat};
 
 pub async fn run(args: SqlArgs) -> Result<(), Failure> {
-    let (ctx, tables) = ferry_engine::open_many(&args.data).await?;
+    // Delta tables (backups) are read through their log, at the version asked for.
+    let mut providers = std::collections::HashMap::new();
+    for dir in &args.data {
+        for t in ferry_engine::list_tables(dir)? {
+            if ferry_delta::sink::is_delta_table(&t.path) {
+                let table =
+                    ferry_delta::open_table(&t.path, args.version, args.as_of.as_deref()).await?;
+                providers.insert(t.path, table);
+            }
+        }
+    }
+    if providers.is_empty() && (args.version.is_some() || args.as_of.is_some()) {
+        return Err(anyhow::anyhow!(
+            "--version and --as-of read backups (Delta tables); {} holds none",
+            args.data
+                .iter()
+                .map(|d| d.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+        .into());
+    }
+    let (ctx, tables) = ferry_engine::open_many_with(&args.data, &providers).await?;
     match &args.query {
         Some(q) => execute(&ctx, q, args.format, args.output.as_deref()).await?,
         None => {

@@ -92,6 +92,19 @@ pub async fn open(data: &Path) -> Result<(SessionContext, Vec<TableEntry>), Engi
 /// # Errors
 /// Unreadable folder, no table at all, or schemas that do not merge.
 pub async fn open_many(data: &[PathBuf]) -> Result<(SessionContext, Vec<TableEntry>), EngineError> {
+    open_many_with(data, &std::collections::HashMap::new()).await
+}
+
+/// As [`open_many`], with tables already opened by the caller for some stream folders
+/// (a Delta table at a chosen version, say): those folders are not read as plain
+/// Parquet. Such a folder must be its stream's only one.
+///
+/// # Errors
+/// As [`open_many`], or a provided folder whose stream also exists in another folder.
+pub async fn open_many_with(
+    data: &[PathBuf],
+    providers: &std::collections::HashMap<PathBuf, Arc<dyn datafusion::catalog::TableProvider>>,
+) -> Result<(SessionContext, Vec<TableEntry>), EngineError> {
     let mut by_stream: std::collections::BTreeMap<String, Vec<PathBuf>> =
         std::collections::BTreeMap::new();
     for dir in data {
@@ -130,7 +143,19 @@ pub async fn open_many(data: &[PathBuf]) -> Result<(SessionContext, Vec<TableEnt
     };
     let snapshot = tables.clone();
     for t in &mut tables {
-        let table = listing_table(&ctx, &by_stream[&t.stream]).await?;
+        let folders = &by_stream[&t.stream];
+        let table = match folders.iter().find_map(|f| providers.get(f)) {
+            Some(p) if folders.len() == 1 => p.clone(),
+            Some(_) => {
+                return Err(EngineError::Query(
+                    datafusion::error::DataFusionError::Plan(format!(
+                        "{} is a versioned table in one folder and plain files in another; query them separately",
+                        t.stream
+                    )),
+                ));
+            }
+            None => listing_table(&ctx, folders).await?,
+        };
         match t.stream.split_once('.') {
             Some((schema, name)) if !name.contains('.') => {
                 if catalog.schema(schema).is_none() {
