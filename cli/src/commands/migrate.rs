@@ -22,7 +22,7 @@ use serde::Deserialize;
 use super::{move_streams, print_stream_errors};
 use crate::args::{MigrateArgs, RunControl};
 use crate::connectors::registry;
-use crate::{EXIT_FAILURE, Failure, render};
+use crate::{EXIT_FAILURE, Failure};
 
 /// A migration job file.
 #[derive(Debug, Deserialize)]
@@ -156,22 +156,7 @@ pub async fn run(args: MigrateArgs, quiet: bool) -> Result<(), Failure> {
     if !quiet && !args.json {
         eprintln!("1/4 extracting {} → {}", source.describe(), raw.display());
     }
-    let sink = registry.sink_for_path("parquet", &raw)?;
-    let state = Arc::new(FileStateStore::new(raw.join(FERRY_DIR).join("state.json")));
-    let report = move_streams(
-        source.clone(),
-        sink,
-        &Selection::new(&m.streams)?,
-        &[],
-        state,
-        &control,
-        no_bars,
-    )
-    .await?;
-    if !report.is_success() {
-        print_stream_errors(&report);
-        return Err(Failure::quiet(EXIT_FAILURE));
-    }
+    to_folder(source.clone(), &raw, &m.streams, &control, no_bars).await?;
 
     // 2. Map.
     if !quiet && !args.json {
@@ -192,25 +177,7 @@ pub async fn run(args: MigrateArgs, quiet: bool) -> Result<(), Failure> {
         .await
         .with_context(|| format!("planning the {} mappings", m.from))?
         .metadata;
-    let sink = registry.sink_for_path("parquet", &canonical)?;
-    let state = Arc::new(FileStateStore::new(
-        canonical.join(FERRY_DIR).join("state.json"),
-    ));
-    let report = move_streams(
-        map_source,
-        sink,
-        &Selection::new(&[] as &[String])?,
-        &[],
-        state,
-        &control,
-        no_bars,
-    )
-    .await?;
-    if !report.is_success() {
-        print_stream_errors(&report);
-        return Err(Failure::quiet(EXIT_FAILURE));
-    }
-
+    to_folder(map_source, &canonical, &[], &control, no_bars).await?;
     super::map::drop_skipped(&canonical, &map_meta)?;
 
     // 3. Check.
@@ -278,8 +245,35 @@ pub async fn run(args: MigrateArgs, quiet: bool) -> Result<(), Failure> {
     } else {
         out!("{}", result.render());
     }
-    let _ = render::run_summary;
     if !args.dry_run && !result.complete {
+        return Err(Failure::quiet(EXIT_FAILURE));
+    }
+    Ok(())
+}
+
+/// Moves every selected stream of `source` into the Parquet folder `out` (whole),
+/// failing when any stream failed.
+async fn to_folder(
+    source: Arc<dyn ferry_core::Source>,
+    out: &Path,
+    streams: &[String],
+    control: &RunControl,
+    no_bars: bool,
+) -> Result<(), Failure> {
+    let sink = registry().sink_for_path("parquet", out)?;
+    let state = Arc::new(FileStateStore::new(out.join(FERRY_DIR).join("state.json")));
+    let report = move_streams(
+        source,
+        sink,
+        &Selection::new(streams)?,
+        &[],
+        state,
+        control,
+        no_bars,
+    )
+    .await?;
+    if !report.is_success() {
+        print_stream_errors(&report);
         return Err(Failure::quiet(EXIT_FAILURE));
     }
     Ok(())
