@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Starts a local S3-compatible server (moto in server mode) on 127.0.0.1:PORT for
-# ferry's tests. Every start is a fresh, empty server: a server this harness left on
-# PORT is stopped first (moto keeps its buckets in memory only).
-# Usage: start.sh PORT
+# ferry's tests. Idempotent: a server this harness started on PORT that still answers
+# is kept (with its buckets: tests use their own bucket names); one that no longer
+# answers is stopped and replaced. moto keeps everything in memory only.
+# Usage: start.sh PORT [--fresh]
+#   --fresh: always stop this harness's server on PORT and start an empty one.
 #   stdout: the endpoint URL (http://127.0.0.1:PORT); progress on stderr.
 # Env: FERRY_S3_HOME (default $HOME/.cache/ferry-h8-py): the virtualenv (venv.sh), and
 #      run-PORT/ with the pid file and server.log.
@@ -12,7 +14,13 @@
 # Safe to run concurrently for different ports.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-PORT=${1:?usage: start.sh PORT}
+PORT=${1:?usage: start.sh PORT [--fresh]}
+FRESH=0
+case "${2:-}" in
+    "") ;;
+    --fresh) FRESH=1 ;;
+    *) echo "usage: start.sh PORT [--fresh]" >&2; exit 2 ;;
+esac
 [[ $PORT =~ ^[0-9]+$ ]] && [ "$PORT" -ge 1 ] && [ "$PORT" -le 65535 ] \
     || { echo "start.sh: bad port $PORT" >&2; exit 2; }
 HOME_DIR=${FERRY_S3_HOME:-$HOME/.cache/ferry-h8-py}
@@ -27,7 +35,11 @@ answers() { # moto answers GET / with a ListAllMyBuckets document
 }
 port_taken() { (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; }
 
-# Our own earlier server on this port (answering or not): stop it, wait until it is gone.
+if [ "$FRESH" = 0 ] && [ -f "$RUN/pid" ] && kill -0 "$(cat "$RUN/pid")" 2>/dev/null && answers; then
+    echo "$URL"; exit 0
+fi
+# Our own earlier server on this port that no longer answers (or --fresh): stop it and
+# wait until it is gone.
 if [ -f "$RUN/pid" ]; then
     OLD=$(cat "$RUN/pid")
     kill "$OLD" 2>/dev/null || true
