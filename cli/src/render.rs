@@ -125,6 +125,7 @@ mod tests {
                 mode: WriteMode::Replace,
                 seconds: 1.0,
                 error: None,
+                changes: None,
             }],
             source_stats: Some(serde_json::json!({
                 "requests": 9, "retries": 4, "throttled": 1, "server_errors": 2,

@@ -55,6 +55,12 @@ pub fn rename(from: &Path, to: &Path) -> Result<()> {
 /// # Errors
 /// Any I/O failure, naming the folder.
 pub fn sync_dir(dir: &Path) -> Result<()> {
+    // `Path::new("job.json").parent()` is the empty path: the current folder.
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
     // Opening a directory read-only and calling fsync is how POSIX persists renames.
     #[cfg(unix)]
     {

@@ -59,17 +59,7 @@ impl JobFile {
     /// # Errors
     /// Invalid TOML or unknown keys.
     pub fn parse(text: &str, origin: &str) -> Result<JobFile> {
-        toml::from_str(text).map_err(|e| {
-            let place = e
-                .span()
-                .map(|s| {
-                    let line = text[..s.start].matches('\n').count() + 1;
-                    let col = s.start - text[..s.start].rfind('\n').map_or(0, |i| i + 1) + 1;
-                    format!("{origin}:{line}:{col}")
-                })
-                .unwrap_or_else(|| origin.to_owned());
-            Error::config(place, e.message().to_owned())
-        })
+        parse_toml(text, origin)
     }
 
     /// The state file for a job file at `job_path`.
@@ -77,16 +67,37 @@ impl JobFile {
         match &self.state {
             Some(p) if p.is_absolute() => p.clone(),
             Some(p) => job_path.parent().unwrap_or(Path::new(".")).join(p),
-            None => {
-                let mut name = job_path
-                    .file_stem()
-                    .map(|s| s.to_os_string())
-                    .unwrap_or_default();
-                name.push(".state.json");
-                job_path.with_file_name(name)
-            }
+            None => beside(job_path, ".state.json"),
         }
     }
+}
+
+/// Parses a TOML document into `T`; errors name `origin`, line and column.
+///
+/// # Errors
+/// Invalid TOML, unknown keys or wrong types.
+pub fn parse_toml<T: serde::de::DeserializeOwned>(text: &str, origin: &str) -> Result<T> {
+    toml::from_str(text).map_err(|e| {
+        let place = e
+            .span()
+            .map(|s| {
+                let line = text[..s.start].matches('\n').count() + 1;
+                let col = s.start - text[..s.start].rfind('\n').map_or(0, |i| i + 1) + 1;
+                format!("{origin}:{line}:{col}")
+            })
+            .unwrap_or_else(|| origin.to_owned());
+        Error::config(place, e.message().to_owned())
+    })
+}
+
+/// A job file's companion file: `nightly.toml` → `nightly<suffix>` beside it.
+pub fn beside(job_path: &Path, suffix: &str) -> PathBuf {
+    let mut name = job_path
+        .file_stem()
+        .map(|s| s.to_os_string())
+        .unwrap_or_default();
+    name.push(suffix);
+    job_path.with_file_name(name)
 }
 
 #[cfg(test)]

@@ -78,6 +78,9 @@ pub struct StreamReport {
     /// The error, for a failed stream.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// What a merging sink changed (rows inserted, updated, deleted; the new version).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changes: Option<crate::sink::Changes>,
 }
 
 /// Outcome of one stream.
@@ -190,6 +193,7 @@ pub async fn run(
                             mode,
                             seconds: 0.0,
                             error: Some(error_chain(&e)),
+                            changes: None,
                         }
                     }
                 };
@@ -271,6 +275,7 @@ async fn run_stream(
             mode,
             seconds: 0.0,
             error: None,
+            changes: None,
         });
     }
     let resume = prev.resume.filter(|r| r.run_id == run_id);
@@ -349,6 +354,7 @@ async fn run_stream(
         mode,
         seconds: 0.0,
         error: None,
+        changes: output.changes,
     })
 }
 
@@ -506,7 +512,7 @@ mod tests {
             self.flush().await?;
             Ok(StreamOutput {
                 rows: self.durable.lock().unwrap().len() as u64,
-                files: vec![],
+                ..Default::default()
             })
         }
     }

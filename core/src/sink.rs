@@ -46,6 +46,19 @@ pub struct FileEntry {
     pub sha256: String,
 }
 
+/// What a merging sink (a Delta table, say) changed in the stream's published state.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Changes {
+    /// Rows added.
+    pub inserted: u64,
+    /// Rows whose values changed.
+    pub updated: u64,
+    /// Rows removed (gone at the source).
+    pub deleted: u64,
+    /// The table version the commit created; `None` when nothing changed (no commit).
+    pub version: Option<i64>,
+}
+
 /// What a committed stream holds.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct StreamOutput {
@@ -53,6 +66,9 @@ pub struct StreamOutput {
     pub rows: u64,
     /// Files written by this run.
     pub files: Vec<FileEntry>,
+    /// For sinks that merge rather than replace or append: what changed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changes: Option<Changes>,
 }
 
 /// A place streams are written to.

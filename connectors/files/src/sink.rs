@@ -412,6 +412,7 @@ impl FolderWriter {
         Ok(StreamOutput {
             rows,
             files: self.parts.clone(),
+            changes: None,
         })
     }
 }

@@ -77,6 +77,11 @@ pub fn list_tables(data: &Path) -> Result<Vec<TableEntry>, EngineError> {
     Ok(out)
 }
 
+/// Whether a `--data` entry is a URL (`s3://bucket/prefix`) rather than a folder.
+pub fn is_url(data: &Path) -> bool {
+    data.to_str().is_some_and(|s| s.contains("://"))
+}
+
 /// A DataFusion session with every stream of `data` registered.
 ///
 /// # Errors
@@ -92,24 +97,43 @@ pub async fn open(data: &Path) -> Result<(SessionContext, Vec<TableEntry>), Engi
 /// # Errors
 /// Unreadable folder, no table at all, or schemas that do not merge.
 pub async fn open_many(data: &[PathBuf]) -> Result<(SessionContext, Vec<TableEntry>), EngineError> {
-    open_many_with(data, &std::collections::HashMap::new()).await
+    open_many_with(data, &std::collections::HashMap::new(), &[]).await
 }
 
 /// As [`open_many`], with tables already opened by the caller for some stream folders
 /// (a Delta table at a chosen version, say): those folders are not read as plain
-/// Parquet. Such a folder must be its stream's only one.
+/// Parquet. Such a folder must be its stream's only one. A `data` entry that is a URL
+/// ([`is_url`]) is not listed: its streams are the providers keyed `URL/stream`.
+/// Stream folders in `skip` are left out.
 ///
 /// # Errors
 /// As [`open_many`], or a provided folder whose stream also exists in another folder.
 pub async fn open_many_with(
     data: &[PathBuf],
     providers: &std::collections::HashMap<PathBuf, Arc<dyn datafusion::catalog::TableProvider>>,
+    skip: &[PathBuf],
 ) -> Result<(SessionContext, Vec<TableEntry>), EngineError> {
     let mut by_stream: std::collections::BTreeMap<String, Vec<PathBuf>> =
         std::collections::BTreeMap::new();
     for dir in data {
+        if is_url(dir) {
+            // Remote data (object storage) comes only as tables the caller opened,
+            // keyed `URL/stream`.
+            for key in providers
+                .keys()
+                .filter(|k| k.parent() == Some(dir.as_path()))
+            {
+                if let Some(stream) = key.file_name() {
+                    let stream = stream.to_string_lossy().into_owned();
+                    by_stream.entry(stream).or_default().push(key.clone());
+                }
+            }
+            continue;
+        }
         for t in list_tables(dir)? {
-            by_stream.entry(t.stream).or_default().push(t.path);
+            if !skip.contains(&t.path) {
+                by_stream.entry(t.stream).or_default().push(t.path);
+            }
         }
     }
     if by_stream.is_empty() {
