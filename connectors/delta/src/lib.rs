@@ -15,16 +15,26 @@
 //! - a stream with a primary key is **merged** on it: new rows inserted, changed rows
 //!   updated (unchanged rows are not rewritten), and, after a full read, rows the
 //!   source no longer has deleted;
-//! - a stream without a key is appended (incremental read) or overwritten (full read).
+//! - a stream without a key is appended (incremental read) or overwritten (full read);
+//! - an incremental stream's deletions are found by a key scan ([`DeltaSink::stage_keys`]):
+//!   its keys join the next merge, which deletes the rows they no longer cover.
+//!
+//! The backup may also be on object storage ([`store`]); [`maintain`] applies retention
+//! and verifies a backup, and [`DeltaSource`] reads one back (restore).
 
+pub mod maintain;
 pub mod sink;
+pub mod source;
+pub mod store;
 
 use std::sync::Arc;
 
 use ferry_core::registry::{Registry, SinkFactory, parse_config};
 use ferry_core::{Result, Sink};
 
-pub use sink::{DeltaConfig, DeltaSink, open_table};
+pub use sink::{DeltaConfig, DeltaSink, open_provider, open_table};
+pub use source::DeltaSource;
+pub use store::Store;
 
 /// Adds the `delta` sink.
 pub fn register(registry: &mut Registry) {
@@ -40,7 +50,9 @@ impl SinkFactory for DeltaFactory {
 
     fn build_at_path(&self, root: &std::path::Path) -> Result<Arc<dyn Sink>> {
         Ok(Arc::new(DeltaSink::new(DeltaConfig {
-            path: root.to_path_buf(),
+            path: root.display().to_string(),
+            storage: Default::default(),
+            staging: None,
         })?))
     }
 

@@ -1,32 +1,46 @@
 //! The Delta sink: staged Parquet per stream, published as one Delta commit.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow::array::RecordBatch;
 use async_trait::async_trait;
+use datafusion::common::{JoinType, ScalarValue};
 use datafusion::datasource::TableProvider;
-use datafusion::prelude::{ParquetReadOptions, SessionContext};
-use deltalake_core::DeltaTable;
+use datafusion::prelude::{DataFrame, Expr, ParquetReadOptions, SessionContext, ident, lit};
 use deltalake_core::protocol::SaveMode;
 use ferry_core::manifest::FERRY_DIR;
-use ferry_core::sink::OpenStream;
+use ferry_core::sink::{Changes, OpenStream};
+use ferry_core::source::{EventStream, SourceEvent};
 use ferry_core::{Error, Result, Sink, StreamOutput, StreamSpec, StreamWriter, WriteMode, fsutil};
+use futures::StreamExt;
 use parquet::arrow::ArrowWriter;
 use serde::Deserialize;
+
+use crate::store::Store;
 
 /// Job-file options of the `delta` sink.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DeltaConfig {
-    /// The backup folder (one Delta table per stream).
-    pub path: PathBuf,
+    /// The backup: a local folder or an object-storage URL (`s3://bucket/prefix`).
+    pub path: String,
+    /// Object-storage options (`endpoint`, `region`, `allow_http`…), over the
+    /// environment's `AWS_*` / `GOOGLE_*` / `AZURE_*` variables.
+    #[serde(default)]
+    pub storage: BTreeMap<String, String>,
+    /// Local folder for batches staged before a commit (default: `_ferry/` inside a
+    /// local backup; required for object storage).
+    #[serde(default)]
+    pub staging: Option<PathBuf>,
 }
 
-/// A folder of Delta tables.
+/// A folder or object-storage prefix of Delta tables.
 #[derive(Debug)]
 pub struct DeltaSink {
-    root: PathBuf,
+    store: Store,
+    work: PathBuf,
 }
 
 fn delta_err(context: impl Into<String>) -> impl FnOnce(deltalake_core::DeltaTableError) -> Error {
@@ -37,14 +51,6 @@ fn delta_err(context: impl Into<String>) -> impl FnOnce(deltalake_core::DeltaTab
 fn df_err(context: impl Into<String>) -> impl FnOnce(datafusion::error::DataFusionError) -> Error {
     let context = context.into();
     move |e| Error::external(context, e)
-}
-
-/// The URL of a local folder (created if missing), as Delta wants it.
-fn folder_url(path: &Path) -> Result<url::Url> {
-    std::fs::create_dir_all(path).map_err(|e| Error::io(path, e))?;
-    let abs = path.canonicalize().map_err(|e| Error::io(path, e))?;
-    url::Url::from_directory_path(&abs)
-        .map_err(|()| Error::config(abs.display().to_string(), "not an absolute folder path"))
 }
 
 /// Opens the Delta table at `path`: the latest version, version `version`, or the
@@ -58,25 +64,31 @@ pub async fn open_table(
     as_of: Option<&str>,
 ) -> Result<Arc<dyn TableProvider>> {
     let abs = path.canonicalize().map_err(|e| Error::io(path, e))?;
-    let url = url::Url::from_directory_path(&abs)
-        .map_err(|()| Error::config(abs.display().to_string(), "not a folder"))?;
-    let what = format!("opening the Delta table {}", abs.display());
-    let table = match (version, as_of) {
-        (Some(v), _) => deltalake_core::open_table_with_version(
-            url,
-            u64::try_from(v)
-                .map_err(|_| Error::config("--version", format!("{v}: versions start at 0")))?,
-        )
-        .await
-        .map_err(delta_err(format!("{what} at version {v}")))?,
-        (None, Some(ts)) => deltalake_core::open_table_with_ds(url, ts)
-            .await
-            .map_err(delta_err(format!("{what} as of {ts}")))?,
-        (None, None) => deltalake_core::open_table(url)
-            .await
-            .map_err(delta_err(what.clone()))?,
+    let (Some(parent), Some(name)) = (abs.parent(), abs.file_name()) else {
+        return Err(Error::config(
+            abs.display().to_string(),
+            "not a table folder",
+        ));
     };
-    table.table_provider().await.map_err(df_err(what))
+    let store = Store::new(&parent.display().to_string(), &BTreeMap::new(), false)?;
+    open_provider(&store, &name.to_string_lossy(), version, as_of).await
+}
+
+/// The table of `stream` in `store` as a DataFusion table, at a version or time.
+///
+/// # Errors
+/// No such table or version.
+pub async fn open_provider(
+    store: &Store,
+    stream: &str,
+    version: Option<i64>,
+    as_of: Option<&str>,
+) -> Result<Arc<dyn TableProvider>> {
+    let table = store.open(stream, version, as_of).await?;
+    table
+        .table_provider()
+        .await
+        .map_err(df_err(format!("reading the Delta table of {stream}")))
 }
 
 /// Whether `dir` holds a Delta table.
@@ -88,17 +100,98 @@ impl DeltaSink {
     /// A sink writing under `config.path`.
     ///
     /// # Errors
-    /// The folder cannot be created.
+    /// The folder cannot be created, or object storage without a staging folder.
     pub fn new(config: DeltaConfig) -> Result<Self> {
-        fsutil::create_dir_all(&config.path)?;
-        Ok(DeltaSink { root: config.path })
+        let store = Store::new(&config.path, &config.storage, true)?;
+        let work = match (&config.staging, store.local_root()) {
+            (Some(dir), _) => dir.clone(),
+            (None, Some(root)) => root.join(FERRY_DIR),
+            (None, None) => {
+                return Err(Error::config(
+                    store.describe(),
+                    "a backup on object storage needs a local `staging` folder for the batches of a run",
+                ));
+            }
+        };
+        fsutil::create_dir_all(&work)?;
+        Ok(DeltaSink { store, work })
+    }
+
+    /// Where the tables are.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    fn keys_dir(&self, stream: &str) -> PathBuf {
+        self.work.join("keys").join(stream)
+    }
+
+    /// Forgets key scans staged by an earlier, interrupted run.
+    ///
+    /// # Errors
+    /// The folder cannot be removed.
+    pub fn clear_key_scans(&self) -> Result<()> {
+        let dir = self.work.join("keys");
+        match std::fs::remove_dir_all(&dir) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(Error::io(&dir, e)),
+        }
+    }
+
+    /// Stages the primary keys of a full read of `spec`'s stream. The stream's next
+    /// commit deletes the rows whose key the scan did not see (deleted at the source)
+    /// in the same table version as its inserts and updates. Returns the keys seen.
+    ///
+    /// # Errors
+    /// The stream has no primary key, the read fails, or the keys cannot be written.
+    pub async fn stage_keys(&self, spec: &StreamSpec, mut events: EventStream) -> Result<u64> {
+        if spec.primary_key.is_empty() {
+            return Err(Error::config(&spec.name, "a key scan needs a primary key"));
+        }
+        let indices: Vec<usize> = spec
+            .primary_key
+            .iter()
+            .map(|k| {
+                spec.schema
+                    .index_of(k)
+                    .map_err(|_| Error::config(&spec.name, format!("key column {k} missing")))
+            })
+            .collect::<Result<_>>()?;
+        let schema = Arc::new(spec.schema.project(&indices).map_err(|e| {
+            Error::external(format!("{}: projecting the key columns", spec.name), e)
+        })?);
+        let dir = self.keys_dir(&spec.name);
+        fsutil::create_dir_all(&dir)?;
+        let partial = dir.join("keys.parquet.partial");
+        let file = std::fs::File::create(&partial).map_err(|e| Error::io(&partial, e))?;
+        let mut writer = ArrowWriter::try_new(file, schema, None)
+            .map_err(|e| Error::external(format!("writing {}", partial.display()), e))?;
+        let mut seen = 0u64;
+        while let Some(event) = events.next().await {
+            if let SourceEvent::Batch(batch) = event? {
+                let keys = batch.project(&indices).map_err(|e| {
+                    Error::external(format!("{}: projecting the key columns", spec.name), e)
+                })?;
+                seen += keys.num_rows() as u64;
+                writer
+                    .write(&keys)
+                    .map_err(|e| Error::external(format!("writing {}", partial.display()), e))?;
+            }
+        }
+        let file = writer
+            .into_inner()
+            .map_err(|e| Error::external(format!("writing {}", partial.display()), e))?;
+        file.sync_all().map_err(|e| Error::io(&partial, e))?;
+        fsutil::rename(&partial, &dir.join("keys.parquet"))?;
+        Ok(seen)
     }
 }
 
 #[async_trait]
 impl Sink for DeltaSink {
     fn describe(&self) -> String {
-        format!("delta {}", self.root.display())
+        format!("delta {}", self.store.describe())
     }
 
     async fn open_stream(
@@ -106,7 +199,7 @@ impl Sink for DeltaSink {
         spec: &StreamSpec,
         open: OpenStream,
     ) -> Result<Box<dyn StreamWriter>> {
-        let staging = self.root.join(FERRY_DIR).join("staging").join(&spec.name);
+        let staging = self.work.join("staging").join(&spec.name);
         // Files staged by an interrupted run of this job are kept when its token names
         // them (the source resumes after them); anything else there is debris.
         let kept: Vec<PathBuf> = open
@@ -130,10 +223,12 @@ impl Sink for DeltaSink {
             }
         }
         fsutil::create_dir_all(&staging)?;
+        let keys = self.keys_dir(&spec.name).join("keys.parquet");
         Ok(Box::new(DeltaWriter {
             spec: spec.clone(),
-            table: self.root.join(&spec.name),
+            store: self.store.clone(),
             staging,
+            keys: keys.is_file().then_some(keys),
             mode: open.mode,
             run_id: open.run_id,
             staged: kept,
@@ -145,8 +240,9 @@ impl Sink for DeltaSink {
 
 struct DeltaWriter {
     spec: StreamSpec,
-    table: PathBuf,
+    store: Store,
     staging: PathBuf,
+    keys: Option<PathBuf>,
     mode: WriteMode,
     run_id: String,
     staged: Vec<PathBuf>,
@@ -172,30 +268,38 @@ impl DeltaWriter {
 /// What a commit needs, without the writer (which is not `Sync`).
 struct Publish {
     spec: StreamSpec,
-    table: PathBuf,
+    store: Store,
     mode: WriteMode,
     staged: Vec<PathBuf>,
+    keys: Option<PathBuf>,
+}
+
+/// Marks the merge source's rows read from the stream, as opposed to keys of a key
+/// scan (which only decide deletions).
+const ROW_FLAG: &str = "__ferry_row";
+
+fn quote(c: &str) -> String {
+    format!("\"{}\"", c.replace('"', "\"\""))
 }
 
 impl Publish {
-    /// Publishes the staged files as one commit.
-    async fn run(&self) -> Result<()> {
+    /// Publishes the staged files as one commit; what it changed.
+    async fn run(&self) -> Result<Changes> {
         let stream = &self.spec.name;
-        let url = folder_url(&self.table)?;
-        let table = DeltaTable::try_from_url(url.clone())
-            .await
-            .map_err(delta_err(format!("opening the Delta table of {stream}")))?;
-        let exists = table.version().is_some();
-        if self.staged.is_empty() && (exists || self.mode == WriteMode::Append) {
-            // Nothing read: no new version.
-            if !(exists && self.mode == WriteMode::Replace && !self.spec.primary_key.is_empty()) {
-                return Ok(());
-            }
+        let table = self.store.table_for_write(stream).await?;
+        let before = table.version();
+        let exists = before.is_some();
+        let keys = &self.spec.primary_key;
+        let key_scan = self.keys.as_ref().filter(|_| exists && !keys.is_empty());
+        if self.staged.is_empty() && key_scan.is_none() && self.mode == WriteMode::Append {
+            // An incremental read found nothing new: no new version. (An empty full
+            // read still commits: the source lost every row.)
+            return Ok(Changes::default());
         }
         // Delta's own planner must be in the session that runs its writes and merges.
         let ctx: SessionContext =
             deltalake_core::delta_datafusion::DeltaSessionContext::new().into_inner();
-        let source = if self.staged.is_empty() {
+        let rows = if self.staged.is_empty() {
             ctx.read_batch(RecordBatch::new_empty(self.spec.schema.clone()))
                 .map_err(df_err(format!("{stream}: an empty read")))?
         } else {
@@ -209,15 +313,14 @@ impl Publish {
                 .map_err(df_err(format!("{stream}: reading the staged files")))?
         };
         let state = Arc::new(ctx.state());
-        let keys = &self.spec.primary_key;
         if !exists || keys.is_empty() {
             let mode = match (exists, self.mode) {
                 (true, WriteMode::Append) => SaveMode::Append,
                 (true, WriteMode::Replace) => SaveMode::Overwrite,
                 (false, _) => SaveMode::ErrorIfExists,
             };
-            let plan = source.into_unoptimized_plan();
-            table
+            let plan = rows.into_unoptimized_plan();
+            let table = table
                 .write(Vec::new())
                 .with_input_plan(plan)
                 .with_session_state(state)
@@ -225,14 +328,13 @@ impl Publish {
                 .with_table_name(stream.clone())
                 .await
                 .map_err(delta_err(format!("writing the Delta table of {stream}")))?;
-            return Ok(());
+            return Ok(Changes {
+                inserted: self.rows_staged(),
+                updated: 0,
+                deleted: 0,
+                version: table.version().map(|v| v as i64),
+            });
         }
-        let quote = |c: &str| format!("\"{}\"", c.replace('"', "\"\""));
-        let on = keys
-            .iter()
-            .map(|k| format!("t.{} = s.{}", quote(k), quote(k)))
-            .collect::<Vec<_>>()
-            .join(" AND ");
         let columns: Vec<String> = self
             .spec
             .schema
@@ -240,6 +342,18 @@ impl Publish {
             .iter()
             .map(|f| f.name().clone())
             .collect();
+        let (source, row_guard) = match key_scan {
+            None => (rows, None),
+            Some(keys_file) => (
+                self.with_scanned_keys(&ctx, rows, keys_file).await?,
+                Some(format!("s.{}", quote(ROW_FLAG))),
+            ),
+        };
+        let on = keys
+            .iter()
+            .map(|k| format!("t.{} = s.{}", quote(k), quote(k)))
+            .collect::<Vec<_>>()
+            .join(" AND ");
         let changed = columns
             .iter()
             .filter(|c| !keys.contains(c))
@@ -253,10 +367,14 @@ impl Publish {
             .with_session_state(state)
             .with_streaming(true);
         if !changed.is_empty() {
+            let predicate = match &row_guard {
+                Some(g) => format!("{g} AND ({changed})"),
+                None => changed,
+            };
             let cols = columns.clone();
             merge = merge
                 .when_matched_update(|u| {
-                    let mut u = u.predicate(changed.clone());
+                    let mut u = u.predicate(predicate);
                     for c in &cols {
                         u = u.update(quote(c), format!("s.{}", quote(c)));
                     }
@@ -265,22 +383,26 @@ impl Publish {
                 .map_err(delta_err(format!("{stream}: planning the merge")))?;
         }
         let cols = columns.clone();
+        let guard = row_guard.clone();
         merge = merge
             .when_not_matched_insert(|i| {
-                let mut i = i;
+                let mut i = match guard {
+                    Some(g) => i.predicate(g),
+                    None => i,
+                };
                 for c in &cols {
                     i = i.set(quote(c), format!("s.{}", quote(c)));
                 }
                 i
             })
             .map_err(delta_err(format!("{stream}: planning the merge")))?;
-        if self.mode == WriteMode::Replace {
-            // A full read: what the source no longer has was deleted there.
+        if self.mode == WriteMode::Replace || row_guard.is_some() {
+            // A full read, or a key scan: what the source no longer has was deleted there.
             merge = merge
                 .when_not_matched_by_source_delete(|d| d)
                 .map_err(delta_err(format!("{stream}: planning the merge")))?;
         }
-        let (_, metrics) = merge.await.map_err(delta_err(format!(
+        let (table, metrics) = merge.await.map_err(delta_err(format!(
             "merging into the Delta table of {stream}"
         )))?;
         tracing::info!(
@@ -290,7 +412,88 @@ impl Publish {
             deleted = metrics.num_target_rows_deleted,
             "Merged."
         );
-        Ok(())
+        Ok(Changes {
+            inserted: metrics.num_target_rows_inserted as u64,
+            updated: metrics.num_target_rows_updated as u64,
+            deleted: metrics.num_target_rows_deleted as u64,
+            // A merge that changed nothing commits nothing.
+            version: table
+                .version()
+                .filter(|v| Some(*v) != before)
+                .map(|v| v as i64),
+        })
+    }
+
+    fn rows_staged(&self) -> u64 {
+        self.staged
+            .iter()
+            .filter_map(|p| {
+                let file = std::fs::File::open(p).ok()?;
+                let reader =
+                    parquet::file::serialized_reader::SerializedFileReader::new(file).ok()?;
+                use parquet::file::reader::FileReader;
+                Some(reader.metadata().file_metadata().num_rows() as u64)
+            })
+            .sum()
+    }
+
+    /// The merge source of a key-scan run: the rows read, flagged, then the scanned
+    /// keys the read did not return, with NULL elsewhere.
+    async fn with_scanned_keys(
+        &self,
+        ctx: &SessionContext,
+        rows: DataFrame,
+        keys_file: &Path,
+    ) -> Result<DataFrame> {
+        let stream = &self.spec.name;
+        let keys = &self.spec.primary_key;
+        let err = |what: &str| df_err(format!("{stream}: {what}"));
+        let scanned = ctx
+            .read_parquet(
+                keys_file.display().to_string(),
+                ParquetReadOptions::default(),
+            )
+            .await
+            .map_err(err("reading the key scan"))?;
+        let read_keys = rows
+            .clone()
+            .select(
+                keys.iter()
+                    .map(|k| ident(k).alias(format!("{ROW_FLAG}_{k}")))
+                    .collect::<Vec<Expr>>(),
+            )
+            .map_err(err("planning the key scan"))?;
+        let right: Vec<String> = keys.iter().map(|k| format!("{ROW_FLAG}_{k}")).collect();
+        let left: Vec<&str> = keys.iter().map(String::as_str).collect();
+        let right: Vec<&str> = right.iter().map(String::as_str).collect();
+        let only_scanned = scanned
+            .join(read_keys, JoinType::LeftAnti, &left, &right, None)
+            .map_err(err("planning the key scan"))?;
+        let mut padded: Vec<Expr> = Vec::new();
+        for f in self.spec.schema.fields() {
+            if keys.contains(f.name()) {
+                padded.push(ident(f.name()));
+            } else {
+                let null =
+                    ScalarValue::try_from(f.data_type()).map_err(err("planning the key scan"))?;
+                padded.push(lit(null).alias(f.name()));
+            }
+        }
+        padded.push(lit(false).alias(ROW_FLAG));
+        let only_scanned = only_scanned
+            .select(padded)
+            .map_err(err("planning the key scan"))?;
+        let mut flagged: Vec<Expr> = self
+            .spec
+            .schema
+            .fields()
+            .iter()
+            .map(|f| ident(f.name()))
+            .collect();
+        flagged.push(lit(true).alias(ROW_FLAG));
+        rows.select(flagged)
+            .and_then(|r| r.union(only_scanned))
+            .map_err(err("planning the key scan"))
     }
 }
 
@@ -335,18 +538,20 @@ impl StreamWriter for DeltaWriter {
         let rows = self.rows;
         let publish = Publish {
             spec: self.spec.clone(),
-            table: self.table.clone(),
+            store: self.store.clone(),
             mode: self.mode,
             staged: std::mem::take(&mut self.staged),
+            keys: self.keys.take(),
         };
         drop(self);
-        publish.run().await?;
-        for f in &publish.staged {
+        let changes = publish.run().await?;
+        for f in publish.staged.iter().chain(&publish.keys) {
             let _ = std::fs::remove_file(f);
         }
         Ok(StreamOutput {
             rows,
             files: Vec::new(),
+            changes: Some(changes),
         })
     }
 }
