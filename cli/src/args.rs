@@ -22,6 +22,7 @@ Examples:
   ferry sql --data backup/ \"SELECT COUNT(*) FROM customers\"
   ferry run nightly.toml                       # a job file: source, streams, sink
   ferry map --from tryton --in raw/ --out canonical/   # vendor tables → canonical model
+  ferry backup nightly.toml                    # incremental backup into Delta tables, with history
 
 Exit codes: 0 success, 1 failure, 2 usage or configuration error, 130 interrupted.
 Logs: -v / -vv, or FERRY_LOG=debug.";
@@ -75,6 +76,85 @@ pub enum Command {
         after_help = "Example job file (tryton-to-tryton.toml):\n  [source]\n  kind = \"tryton\"\n  url = \"tryton+https://old.example.com/prod\"\n  user = \"admin\"\n  password_env = \"OLD_PASSWORD\"\n\n  [migrate]\n  from = \"tryton\"              # mappings/<from>/*.sql make the data canonical\n  streams = [\"party.party\", \"party.address\", \"party.contact_mechanism\", \"party.identifier\",\n             \"product.product\", \"product.template\", \"product.category\", \"product.uom\",\n             \"product.uom.category\", \"currency.currency\", \"company.company\", \"country.country\",\n             \"sale.sale\", \"sale.line\", \"purchase.purchase\", \"purchase.line\", \"account.invoice\",\n             \"account.invoice.line\", \"account.account\", \"account.account.type\"]\n  # work = \"tryton-to-tryton.work\"   ids = \"tryton-to-tryton.ids.sqlite\"\n  # batch_size = 50   concurrency = 1   max_errors = 100   strict = false\n\n  [target]\n  kind = \"tryton\"                # mappings/<kind>/load/*.toml say what goes where\n  url = \"tryton+https://new.example.com/prod\"\n  user = \"admin\"\n  password_env = \"NEW_PASSWORD\"\n\nThen:\n  ferry migrate tryton-to-tryton.toml --dry-run     # what would be created or updated\n  ferry migrate tryton-to-tryton.toml --report reconciliation.json\n\nA rerun creates only what is missing and writes only what changed (the ID map beside\nthe job remembers what was loaded; records a crashed run created are found on the\ntarget by their key). Exit codes: 0 complete, 1 something rejected, missing or\ndifferent (see the report), 2 configuration error."
     )]
     Migrate(MigrateArgs),
+    /// Back up every stream of a source into Delta tables: incremental, with history.
+    #[command(
+        after_help = "Example job file (nightly.toml):\n  streams = [\"public.*\"]\n  cursors = { \"*\" = \"write_date\" }   # incremental where the column exists\n\n  [source]\n  spec = \"postgresql://backup@erp-db:5432/erp\"\n\n  [backup]\n  path = \"/srv/backups/erp\"          # or \"s3://bucket/erp\" (credentials: AWS_* variables)\n  keep_versions = 30                  # and/or keep_days = 90; older versions are vacuumed\n  key_scan_every = 7                  # incremental streams: find deletions every 7th run\n  # [backup.storage]  endpoint = \"https://s3.example.net\"   region = \"eu-west-3\"\n\nThen:\n  ferry backup nightly.toml --json > last-backup.json\n  ferry sql --data /srv/backups/erp \"SELECT COUNT(*) FROM sale_order\"\n  ferry sql --data /srv/backups/erp --as-of 2026-11-01T00:00:00Z \"SELECT …\"\n  ferry verify /srv/backups/erp\n  ferry restore /srv/backups/erp --version 3 --out plain/ --format csv\n\nEach run adds one version per changed table; an interrupted run leaves the previous\nversion intact and the next run resumes. Two runs of one job never overlap (a lock\nbeside the job file). Schedule it with cron or a systemd timer (see README).\nExit codes: 0 every stream backed up, 1 a stream failed (the others are kept),\n2 configuration error, 3 another run of this job holds the lock."
+    )]
+    Backup(BackupArgs),
+    /// Check a backup: every log entry parses, every data file is there and decodes.
+    #[command(
+        after_help = "Examples:\n  ferry verify /srv/backups/erp\n  ferry verify s3://bucket/erp --json\n\nExit codes: 0 sound, 1 damage found (each problem names its file)."
+    )]
+    Verify(VerifyArgs),
+    /// Write a backup (latest or earlier version) out as plain Parquet or CSV files.
+    #[command(
+        after_help = "Examples:\n  ferry restore /srv/backups/erp --out restored/\n  ferry restore /srv/backups/erp --as-of 2026-11-01T00:00:00Z --out nov1/ --format csv\n  ferry restore s3://bucket/erp --version 12 --streams 'public.sale_*' --out plain/"
+    )]
+    Restore(RestoreArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// The job file (TOML): [source], [backup], streams, cursors.
+    pub job: PathBuf,
+    /// Read every stream in full this time (keyed tables are merged: changed rows
+    /// updated, vanished rows deleted).
+    #[arg(long)]
+    pub full: bool,
+    /// Scan the keys of every incremental stream for deletions this time.
+    #[arg(long)]
+    pub key_scan: bool,
+    /// Start over instead of resuming an interrupted run.
+    #[arg(long)]
+    pub restart: bool,
+    /// Streams read at once (default: the job's, else one per core).
+    #[arg(long)]
+    pub concurrency: Option<usize>,
+    /// Print the run report as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct BackupPlace {
+    /// The backup: a folder or an object-storage URL (s3://, gs://, az://).
+    pub backup: String,
+    /// Object-storage option KEY=VALUE (repeatable), e.g. endpoint=http://127.0.0.1:9000.
+    #[arg(long = "storage-option", value_name = "KEY=VALUE")]
+    pub storage: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    pub place: BackupPlace,
+    /// Print the findings as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    #[command(flatten)]
+    pub place: BackupPlace,
+    /// Output folder (one sub-folder per stream).
+    #[arg(long, short)]
+    pub out: PathBuf,
+    /// Output file format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Parquet)]
+    pub format: OutputFormat,
+    /// The table version to restore.
+    #[arg(long, conflicts_with = "as_of")]
+    pub version: Option<i64>,
+    /// Restore the state at this time (RFC 3339).
+    #[arg(long, value_name = "TIMESTAMP")]
+    pub as_of: Option<String>,
+    /// Only these streams (comma-separated names or globs).
+    #[arg(long, value_delimiter = ',')]
+    pub streams: Vec<String>,
+    /// Print the run report as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -218,7 +298,9 @@ impl OutputFormat {
 #[derive(Debug, Args)]
 pub struct SqlArgs {
     /// Folder of extracted streams; each stream folder is a table. Repeat to query
-    /// several folders as one: a table present in several holds all their rows.
+    /// several folders as one: a table present in several holds all their rows. A
+    /// backup on object storage is given by its URL (s3://bucket/prefix; credentials
+    /// from the AWS_* / GOOGLE_* / AZURE_* variables).
     #[arg(long, short, default_value = ".")]
     pub data: Vec<PathBuf>,
     /// The query; without it, an interactive prompt starts.

@@ -13,14 +13,15 @@ use serde_json::{Value, json};
 use crate::tryton::{PASSWORD, rpc, server};
 use crate::util::*;
 
-const TARGETS: &str = "mig_full,mig_kill,mig_reject";
+const TARGETS: &str = "mig_full,mig_kill,mig_reject,bk_tryton";
 
 fn harness() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/harness/tryton")
 }
 
-/// Base URL of the server holding the empty target databases (fresh each test run).
-fn targets() -> Option<&'static str> {
+/// Base URL of the server holding the empty target databases (fresh each test run);
+/// `bk_tryton` is the backup tests' source.
+pub(crate) fn targets() -> Option<&'static str> {
     static URL: OnceLock<Option<String>> = OnceLock::new();
     URL.get_or_init(|| {
         server()?;

@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+mod backup;
 mod demo;
 mod discover;
 mod extract;
@@ -29,6 +30,9 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Map(a) => map::run(a, quiet).await,
         Command::Check(a) => map::check(a).await,
         Command::Migrate(a) => migrate::run(a, quiet).await,
+        Command::Backup(a) => backup::run(a, quiet).await,
+        Command::Verify(a) => backup::verify(a).await,
+        Command::Restore(a) => backup::restore(a, quiet).await,
     }
 }
 
