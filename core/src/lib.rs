@@ -10,6 +10,7 @@
 
 #![warn(missing_docs)]
 
+pub mod drift;
 pub mod error;
 pub mod fsutil;
 pub mod job;
