@@ -278,6 +278,20 @@ pub struct RunControl {
     pub json: bool,
 }
 
+impl RunControl {
+    /// A run that reads everything once and keeps no incremental position: each run
+    /// starts over and reads every stream in full.
+    pub fn one_shot(json: bool) -> Self {
+        RunControl {
+            cursors: Vec::new(),
+            restart: true,
+            full_refresh: true,
+            concurrency: None,
+            json,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OutputFormat {
     Parquet,

@@ -499,13 +499,7 @@ pub async fn restore(args: RestoreArgs, quiet: bool) -> Result<(), Failure> {
             .join(ferry_core::manifest::FERRY_DIR)
             .join("state.json"),
     ));
-    let control = RunControl {
-        cursors: Vec::new(),
-        restart: true,
-        full_refresh: true,
-        concurrency: None,
-        json: args.json,
-    };
+    let control = RunControl::one_shot(args.json);
     super::transfer(
         source,
         sink,

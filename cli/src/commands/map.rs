@@ -30,13 +30,7 @@ pub async fn run(args: MapArgs, quiet: bool) -> Result<(), Failure> {
         args.out.join(FERRY_DIR).join("state.json"),
     ));
     // Canonical tables are rebuilt whole each time: a mapping reads every raw row.
-    let control = RunControl {
-        cursors: Vec::new(),
-        restart: true,
-        full_refresh: true,
-        concurrency: None,
-        json: args.json,
-    };
+    let control = RunControl::one_shot(args.json);
     let report = move_streams(
         source,
         sink,

@@ -144,13 +144,7 @@ pub async fn run(args: MigrateArgs, quiet: bool) -> Result<(), Failure> {
     let raw = work.join("raw");
     let canonical = work.join("canonical");
     let no_bars = quiet || args.json;
-    let control = RunControl {
-        cursors: Vec::new(),
-        restart: true,
-        full_refresh: true,
-        concurrency: None,
-        json: args.json,
-    };
+    let control = RunControl::one_shot(args.json);
 
     // 1. Extract (always whole: the ID map, not the extraction, makes reruns cheap).
     if !quiet && !args.json {

@@ -17,48 +17,24 @@ pub async fn run(args: SqlArgs) -> Result<(), Failure> {
     let mut providers = std::collections::HashMap::new();
     let mut skipped = Vec::new();
     for dir in &args.data {
-        if ferry_engine::is_url(dir) {
-            let store =
-                ferry_delta::Store::new(&dir.display().to_string(), &Default::default(), false)?;
-            for stream in store.list_tables().await? {
-                match ferry_delta::open_provider(
-                    &store,
-                    &stream,
-                    args.version,
-                    args.as_of.as_deref(),
-                )
-                .await
-                {
-                    Ok(table) => {
-                        providers.insert(dir.join(&stream), table);
-                    }
-                    Err(e) if args.version.is_some() && missing_version(&e) => eprintln!(
-                        "note: {stream} has no version {}; it is left out (--as-of reads every table at one time)",
-                        args.version.unwrap_or_default()
-                    ),
-                    Err(e) => return Err(e.into()),
+        let store =
+            ferry_delta::Store::new(&dir.display().to_string(), &Default::default(), false)?;
+        for stream in store.list_tables().await? {
+            // Versions count per table: one that never reached N is left out.
+            if let Some(v) = args.version {
+                let latest = store.open(&stream, None, None).await?.version();
+                if latest.is_none_or(|l| (l as i64) < v) {
+                    eprintln!(
+                        "note: {stream} has no version {v}; it is left out (--as-of reads every table at one time)"
+                    );
+                    skipped.push(dir.join(&stream));
+                    continue;
                 }
             }
-            continue;
-        }
-        for t in ferry_engine::list_tables(dir)? {
-            if ferry_delta::sink::is_delta_table(&t.path) {
-                match ferry_delta::open_table(&t.path, args.version, args.as_of.as_deref()).await {
-                    Ok(table) => {
-                        providers.insert(t.path, table);
-                    }
-                    // Versions count per table: one that never reached N is left out.
-                    Err(e) if args.version.is_some() && missing_version(&e) => {
-                        eprintln!(
-                            "note: {} has no version {}; it is left out (--as-of reads every table at one time)",
-                            t.stream,
-                            args.version.unwrap_or_default()
-                        );
-                        skipped.push(t.path);
-                    }
-                    Err(e) => return Err(e.into()),
-                }
-            }
+            let table =
+                ferry_delta::open_provider(&store, &stream, args.version, args.as_of.as_deref())
+                    .await?;
+            providers.insert(dir.join(&stream), table);
         }
     }
     if providers.is_empty() && (args.version.is_some() || args.as_of.is_some()) {
@@ -84,14 +60,6 @@ pub async fn run(args: SqlArgs) -> Result<(), Failure> {
         }
     }
     Ok(())
-}
-
-/// Whether opening a Delta table failed for want of the version asked for.
-fn missing_version(e: &ferry_core::Error) -> bool {
-    let text = ferry_core::pipeline::error_chain(e);
-    text.contains("not the same as the specified end version")
-        || text.contains("Invalid table version")
-        || text.contains("invalid version")
 }
 
 /// Runs one query and writes its result in `format` to `output` or stdout.

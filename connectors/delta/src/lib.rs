@@ -32,7 +32,7 @@ use std::sync::Arc;
 use ferry_core::registry::{Registry, SinkFactory, parse_config};
 use ferry_core::{Result, Sink};
 
-pub use sink::{DeltaConfig, DeltaSink, open_provider, open_table};
+pub use sink::{DeltaConfig, DeltaSink, open_provider};
 pub use source::DeltaSource;
 pub use store::Store;
 

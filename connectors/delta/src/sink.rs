@@ -53,27 +53,6 @@ fn df_err(context: impl Into<String>) -> impl FnOnce(datafusion::error::DataFusi
     move |e| Error::external(context, e)
 }
 
-/// Opens the Delta table at `path`: the latest version, version `version`, or the
-/// version current at `as_of` (RFC 3339), as a DataFusion table.
-///
-/// # Errors
-/// No Delta table there, or no such version.
-pub async fn open_table(
-    path: &Path,
-    version: Option<i64>,
-    as_of: Option<&str>,
-) -> Result<Arc<dyn TableProvider>> {
-    let abs = path.canonicalize().map_err(|e| Error::io(path, e))?;
-    let (Some(parent), Some(name)) = (abs.parent(), abs.file_name()) else {
-        return Err(Error::config(
-            abs.display().to_string(),
-            "not a table folder",
-        ));
-    };
-    let store = Store::new(&parent.display().to_string(), &BTreeMap::new(), false)?;
-    open_provider(&store, &name.to_string_lossy(), version, as_of).await
-}
-
 /// The table of `stream` in `store` as a DataFusion table, at a version or time.
 ///
 /// # Errors
@@ -89,11 +68,6 @@ pub async fn open_provider(
         .table_provider()
         .await
         .map_err(df_err(format!("reading the Delta table of {stream}")))
-}
-
-/// Whether `dir` holds a Delta table.
-pub fn is_delta_table(dir: &Path) -> bool {
-    dir.join("_delta_log").is_dir()
 }
 
 impl DeltaSink {
