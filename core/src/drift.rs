@@ -16,6 +16,7 @@ use arrow_array::{RecordBatch, new_null_array};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use serde::{Deserialize, Serialize};
 
+use crate::select::Selection;
 use crate::stream::ColumnDescription;
 use crate::{Error, Result};
 
@@ -47,6 +48,65 @@ pub enum Policy {
     Fail,
 }
 
+impl Policy {
+    /// The policy's name as written in job files and flags.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Policy::Evolve => "evolve",
+            Policy::Freeze => "freeze",
+            Policy::Fail => "fail",
+        }
+    }
+}
+
+/// `schema_policy` in a job file: one policy for every stream (`"freeze"`), or one per
+/// stream name or glob (`{ "*" = "evolve", "public.sale_order" = "fail" }`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(try_from = "toml::Value")]
+pub enum PolicySetting {
+    /// Every stream.
+    One(Policy),
+    /// By stream name or glob; `*` for the rest.
+    PerStream(std::collections::BTreeMap<String, Policy>),
+}
+
+impl TryFrom<toml::Value> for PolicySetting {
+    type Error = String;
+    fn try_from(value: toml::Value) -> std::result::Result<Self, String> {
+        let parse = |v: &toml::Value| -> std::result::Result<Policy, String> {
+            match v.as_str() {
+                Some(s) => s
+                    .parse()
+                    .map_err(|_| format!("{s:?}: expected evolve, freeze or fail")),
+                None => Err(format!("{v}: expected \"evolve\", \"freeze\" or \"fail\"")),
+            }
+        };
+        match &value {
+            toml::Value::Table(t) => t
+                .iter()
+                .map(|(k, v)| Ok((k.clone(), parse(v).map_err(|e| format!("{k}: {e}"))?)))
+                .collect::<std::result::Result<_, String>>()
+                .map(PolicySetting::PerStream),
+            other => parse(other).map(PolicySetting::One),
+        }
+    }
+}
+
+impl PolicySetting {
+    /// As `(pattern, policy)` pairs for [`Policies::new`], `*` first.
+    pub fn overrides(&self) -> Vec<(String, Policy)> {
+        match self {
+            PolicySetting::One(p) => vec![("*".to_owned(), *p)],
+            PolicySetting::PerStream(map) => {
+                let mut out: Vec<(String, Policy)> =
+                    map.iter().map(|(k, v)| (k.clone(), *v)).collect();
+                out.sort_by_key(|(k, _)| k != "*");
+                out
+            }
+        }
+    }
+}
+
 impl FromStr for Policy {
     type Err = Error;
     fn from_str(s: &str) -> Result<Policy> {
@@ -56,10 +116,88 @@ impl FromStr for Policy {
             "fail" => Ok(Policy::Fail),
             other => Err(Error::config(
                 "schema policy",
-                format!("{other}: expected evolve, freeze or fail"),
+                format!("{other:?}: expected evolve, freeze or fail"),
             )),
         }
     }
+}
+
+/// The policy of each stream: a default, and overrides by stream name or glob.
+#[derive(Debug, Clone, Default)]
+pub struct Policies {
+    default: Policy,
+    overrides: Vec<(Selection, Policy)>,
+}
+
+impl Policies {
+    /// One policy for every stream.
+    pub fn uniform(policy: Policy) -> Self {
+        Policies {
+            default: policy,
+            overrides: Vec::new(),
+        }
+    }
+
+    /// `default` for every stream, then each `(pattern, policy)` in order for the
+    /// streams it matches (a later match wins; `*` sets the default).
+    ///
+    /// # Errors
+    /// A pattern that is not a valid glob.
+    pub fn new(default: Policy, overrides: &[(String, Policy)]) -> Result<Self> {
+        let mut out = Policies::uniform(default);
+        for (pattern, policy) in overrides {
+            if pattern == "*" {
+                out.default = *policy;
+                out.overrides.clear();
+            } else {
+                out.overrides
+                    .push((Selection::new([pattern.as_str()])?, *policy));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The policy of stream `name`.
+    pub fn for_stream(&self, name: &str) -> Policy {
+        self.overrides
+            .iter()
+            .rev()
+            .find(|(sel, _)| sel.matches(name))
+            .map_or(self.default, |(_, p)| *p)
+    }
+}
+
+/// Streams the job's state knows (committed at least once) that match `selection` but
+/// that the source no longer has.
+pub fn gone_streams(
+    state: &crate::state::JobState,
+    found: &[crate::StreamSpec],
+    selection: &Selection,
+) -> Vec<String> {
+    state
+        .streams
+        .iter()
+        .filter(|(name, s)| {
+            !s.columns.is_empty()
+                && selection.matches(name)
+                && !found.iter().any(|f| &f.name == *name)
+        })
+        .map(|(name, _)| name.clone())
+        .collect()
+}
+
+/// Parses `--schema-policy` values: `POLICY` for every stream, or `STREAM=POLICY`.
+///
+/// # Errors
+/// An unknown policy name.
+pub fn parse_policy_flags(values: &[String]) -> Result<Vec<(String, Policy)>> {
+    values
+        .iter()
+        .map(|v| match v.rsplit_once('=') {
+            Some((stream, policy)) => Ok((stream.trim().to_owned(), policy.trim().parse()?)),
+            None => Ok(("*".to_owned(), v.trim().parse()?)),
+        })
+        .collect()
 }
 
 /// One change of a stream's shape.
@@ -194,7 +332,7 @@ pub fn widens(from: &DataType, to: &DataType) -> bool {
 /// Columns are matched by name; order changes are not changes.
 pub fn diff(
     old: &[ColumnDescription],
-    old_key: &[String],
+    old_key: Option<&[String]>,
     new: &Schema,
     new_key: &[String],
 ) -> Vec<Change> {
@@ -250,7 +388,7 @@ pub fn diff(
             changes.push(Change::ColumnRemoved { column, data_type });
         }
     }
-    if !old.is_empty() && old_key != new_key {
+    if let Some(old_key) = old_key.filter(|k| !old.is_empty() && *k != new_key) {
         changes.push(Change::PrimaryKeyChanged {
             from: old_key.to_vec(),
             to: new_key.to_vec(),
@@ -331,8 +469,38 @@ pub struct Resolution {
     pub warnings: Vec<String>,
 }
 
-/// Decides, under `policy`, the schema written for a stream whose columns were `old`
-/// (key `old_key`) at its last committed run and are `read` now.
+/// What is known about a stream from its last committed run (kept in the job state).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Previous<'a> {
+    /// The columns the source had then (what changes are measured against).
+    pub source: &'a [ColumnDescription],
+    /// The columns written then: the source's, plus what a policy kept or added.
+    pub written: &'a [ColumnDescription],
+    /// The source's key then; `None` when not recorded.
+    pub key: Option<&'a [String]>,
+}
+
+/// How a stream that was `previous` at its last committed run changed, reading as
+/// `read` (key `key`) now; nothing for a stream never committed.
+pub fn changes(previous: Previous<'_>, read: &Schema, key: &[String]) -> Vec<Change> {
+    let source = if previous.source.is_empty() {
+        previous.written
+    } else {
+        previous.source
+    };
+    if source.is_empty() {
+        Vec::new()
+    } else {
+        diff(source, previous.key, read, key)
+    }
+}
+
+/// Decides, under `policy`, the schema written for a stream that was `previous` at its
+/// last committed run and reads as `read` (key `key`) now.
+///
+/// Changes are measured against the source's previous columns, so a change is
+/// reported once, in the run that meets it; the adapter is built against the columns
+/// written, so a column kept under `evolve` stays kept (NULL) in every later run.
 ///
 /// # Errors
 /// Under [`Policy::Fail`], any change; under [`Policy::Freeze`], an incompatible type
@@ -340,135 +508,140 @@ pub struct Resolution {
 pub fn plan(
     stream: &str,
     policy: Policy,
-    old: &[ColumnDescription],
-    old_key: &[String],
+    previous: Previous<'_>,
     read: &Schema,
     key: &[String],
 ) -> Result<Resolution> {
-    let changes = if old.is_empty() {
-        Vec::new()
-    } else {
-        diff(old, old_key, read, key)
-    };
-    let identity_adapter = || Adapter {
+    let changes = changes(previous, read, key);
+    if policy == Policy::Fail && !changes.is_empty() {
+        let listed = changes
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("; ");
+        return Err(Error::Schema {
+            stream: stream.to_owned(),
+            message: format!(
+                "the source's schema changed (schema policy fail; nothing written): {listed}"
+            ),
+        });
+    }
+    let identity = || Adapter {
         schema: Arc::new(read.clone()),
         origins: (0..read.fields().len()).map(Origin::Read).collect(),
         identity: true,
     };
-    if changes.is_empty() {
+    let written = previous.written;
+    let same_as_written = written.len() == read.fields().len()
+        && written
+            .iter()
+            .zip(read.fields())
+            .all(|(c, f)| &c.name == f.name() && c.data_type == f.data_type().to_string());
+    if written.is_empty() || same_as_written {
         return Ok(Resolution {
             changes,
-            adapter: identity_adapter(),
+            adapter: identity(),
             warnings: Vec::new(),
         });
     }
-    let listed = || {
-        changes
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join("; ")
-    };
-    if policy == Policy::Fail {
-        return Err(Error::config(
-            stream,
-            format!("the source's schema changed (policy fail): {}", listed()),
-        ));
+    let mut warnings = Vec::new();
+    let mut old_types = Vec::with_capacity(written.len());
+    for c in written {
+        old_types.push(DataType::from_str(&c.data_type).map_err(|e| {
+            Error::external(format!("{stream}: the stored type of column {}", c.name), e)
+        })?);
+    }
+    // Where each column read goes: its own column, the same column at a wider (or
+    // frozen) type, or a column named after a new incompatible type.
+    let mut targets: Vec<(String, DataType, Origin)> = Vec::new();
+    for (i, f) in read.fields().iter().enumerate() {
+        let Some(w) = written.iter().position(|c| &c.name == f.name()) else {
+            targets.push((f.name().clone(), f.data_type().clone(), Origin::Read(i)));
+            continue;
+        };
+        let old_type = &old_types[w];
+        if f.data_type() == old_type {
+            targets.push((f.name().clone(), old_type.clone(), Origin::Read(i)));
+        } else if widens(old_type, f.data_type()) {
+            if policy == Policy::Evolve {
+                targets.push((f.name().clone(), f.data_type().clone(), Origin::Read(i)));
+            } else {
+                warnings.push(format!(
+                    "{stream}: column {} stays {old_type} (schema policy {}); a value that does not fit fails the run",
+                    f.name(),
+                    policy.as_str()
+                ));
+                targets.push((f.name().clone(), old_type.clone(), Origin::Widen(i)));
+            }
+        } else if policy == Policy::Evolve
+            || written
+                .iter()
+                .any(|c| c.name == changed_type_column(f.name(), f.data_type()))
+        {
+            // Under evolve; or under any policy once an earlier run made the column.
+            let moved = changed_type_column(f.name(), f.data_type());
+            if !written.iter().any(|c| c.name == moved) {
+                warnings.push(format!(
+                    "{stream}: column {} changed type from {old_type} to {}; from now on its values are in {moved} and {} is NULL",
+                    f.name(),
+                    f.data_type(),
+                    f.name()
+                ));
+            }
+            targets.push((moved, f.data_type().clone(), Origin::Read(i)));
+        } else {
+            return Err(Error::Schema {
+                stream: stream.to_owned(),
+                message: format!(
+                    "column {} changed type from {old_type} to {} (schema policy {}: never cast; nothing written)",
+                    f.name(),
+                    f.data_type(),
+                    policy.as_str()
+                ),
+            });
+        }
     }
     let mut fields: Vec<Field> = Vec::new();
     let mut origins = Vec::new();
-    let mut warnings = Vec::new();
-    let position = |name: &str| read.index_of(name).ok();
-    // The old columns first, in their order.
-    for c in old {
-        let old_type = DataType::from_str(&c.data_type).map_err(|e| {
-            Error::external(format!("{stream}: the stored type of column {}", c.name), e)
-        })?;
-        match position(&c.name) {
+    // The columns written so far keep their places: filled from what is read, or NULL.
+    for (c, old_type) in written.iter().zip(&old_types) {
+        match targets.iter().position(|(name, _, _)| *name == c.name) {
+            Some(t) => {
+                let (name, ty, origin) = targets.remove(t);
+                let nullable = c.nullable
+                    || match origin {
+                        Origin::Read(i) | Origin::Widen(i) => read.field(i).is_nullable(),
+                        Origin::Null => true,
+                    };
+                fields.push(Field::new(name, ty, nullable));
+                origins.push(origin);
+            }
             None => {
-                fields.push(Field::new(&c.name, old_type, true));
+                fields.push(Field::new(&c.name, old_type.clone(), true));
                 origins.push(Origin::Null);
             }
-            Some(i) => {
-                let now = read.field(i);
-                if now.data_type() == &old_type {
-                    fields.push(now.clone());
-                    origins.push(Origin::Read(i));
-                } else if widens(&old_type, now.data_type()) {
-                    match policy {
-                        Policy::Evolve => {
-                            fields.push(now.clone());
-                            origins.push(Origin::Read(i));
-                        }
-                        _ => {
-                            warnings.push(format!(
-                                "{stream}: column {} stays {old_type} (frozen); a wider value fails the run",
-                                c.name
-                            ));
-                            fields.push(Field::new(&c.name, old_type, now.is_nullable()));
-                            origins.push(Origin::Widen(i));
-                        }
-                    }
-                } else if policy == Policy::Evolve {
-                    // The old column stays with its type, NULL from now on; the values
-                    // go to a new column named after their type.
-                    let moved = changed_type_column(&c.name, now.data_type());
-                    warnings.push(format!(
-                        "{stream}: column {} changed type from {old_type} to {}; its values are in {moved} from now on, {} is NULL",
-                        c.name,
-                        now.data_type(),
-                        c.name
-                    ));
-                    fields.push(Field::new(&c.name, old_type, true));
-                    origins.push(Origin::Null);
-                    fields.push(Field::new(&moved, now.data_type().clone(), true));
-                    origins.push(Origin::Read(i));
-                } else {
-                    return Err(Error::config(
-                        stream,
-                        format!(
-                            "column {} changed type from {old_type} to {} (policy freeze: not cast)",
-                            c.name,
-                            now.data_type()
-                        ),
-                    ));
-                }
-            }
         }
     }
-    // Then the new columns.
-    for (i, f) in read.fields().iter().enumerate() {
-        if old.iter().any(|c| &c.name == f.name()) {
-            continue;
-        }
-        match policy {
-            Policy::Evolve => {
-                fields.push(f.as_ref().clone().with_nullable(true));
-                origins.push(Origin::Read(i));
-            }
-            _ => warnings.push(format!(
-                "{stream}: new column {} ({}) is not kept (policy freeze)",
-                f.name(),
-                f.data_type()
-            )),
+    // Then what was never written: new columns, and columns of a changed type.
+    for (name, ty, origin) in targets {
+        if policy == Policy::Evolve {
+            fields.push(Field::new(name, ty, true));
+            origins.push(origin);
+        } else {
+            warnings.push(format!(
+                "{stream}: column {name} ({ty}) is not kept (schema policy {})",
+                policy.as_str()
+            ));
         }
     }
-    // Columns that became NULL-only must accept NULL; so must those written widened.
-    let fields: Vec<Field> = fields
-        .into_iter()
-        .zip(&origins)
-        .map(|(f, o)| match o {
-            Origin::Null => f.with_nullable(true),
-            _ => f,
-        })
-        .collect();
     let schema = Arc::new(Schema::new_with_metadata(fields, read.metadata().clone()));
+    let identity = schema.as_ref() == read;
     Ok(Resolution {
         changes,
         adapter: Adapter {
             schema,
             origins,
-            identity: false,
+            identity,
         },
         warnings,
     })
@@ -486,6 +659,15 @@ mod tests {
                 .map(|(n, t)| Field::new(*n, t.clone(), true))
                 .collect::<Vec<_>>(),
         )
+    }
+
+    /// A stream whose source columns and written columns were both `cols`.
+    fn same<'a>(cols: &'a [ColumnDescription], key: &'a [String]) -> Previous<'a> {
+        Previous {
+            source: cols,
+            written: cols,
+            key: Some(key),
+        }
     }
 
     fn old() -> Vec<ColumnDescription> {
@@ -509,7 +691,7 @@ mod tests {
     #[test]
     fn the_four_changes_are_named() {
         let key = vec!["id".to_owned()];
-        let changes = diff(&old(), &key, &now(), &key);
+        let changes = diff(&old(), Some(&key), &now(), &key);
         let text: Vec<String> = changes.iter().map(ToString::to_string).collect();
         assert_eq!(
             text,
@@ -558,7 +740,7 @@ mod tests {
     #[test]
     fn evolve_adds_widens_keeps_removed_as_null_and_moves_a_changed_type() {
         let key = vec!["id".to_owned()];
-        let r = plan("s", Policy::Evolve, &old(), &key, &now(), &key).unwrap();
+        let r = plan("s", Policy::Evolve, same(&old(), &key), &now(), &key).unwrap();
         let names: Vec<String> = r
             .adapter
             .schema()
@@ -588,7 +770,7 @@ mod tests {
     #[test]
     fn freeze_keeps_the_old_schema_and_refuses_an_incompatible_change() {
         let key = vec!["id".to_owned()];
-        let err = plan("s", Policy::Freeze, &old(), &key, &now(), &key)
+        let err = plan("s", Policy::Freeze, same(&old(), &key), &now(), &key)
             .unwrap_err()
             .to_string();
         assert!(err.contains("qty changed type from Utf8 to Int64"), "{err}");
@@ -600,7 +782,7 @@ mod tests {
             ("amount", DataType::Decimal128(12, 2)),
             ("x_studio_colour", DataType::Utf8),
         ]);
-        let r = plan("s", Policy::Freeze, &cols, &key, &read, &key).unwrap();
+        let r = plan("s", Policy::Freeze, same(&cols, &key), &read, &key).unwrap();
         let names: Vec<String> = r
             .adapter
             .schema()
@@ -646,21 +828,82 @@ mod tests {
     #[test]
     fn fail_names_stream_column_and_change() {
         let key = vec!["id".to_owned()];
-        let err = plan("public.items", Policy::Fail, &old(), &key, &now(), &key)
-            .unwrap_err()
-            .to_string();
+        let err = plan(
+            "public.items",
+            Policy::Fail,
+            same(&old(), &key),
+            &now(),
+            &key,
+        )
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("public.items"), "{err}");
         assert!(err.contains("column qty changed type"), "{err}");
         // An unchanged stream passes under every policy.
-        let same = schema(&[
+        let unchanged = schema(&[
             ("id", DataType::Int32),
             ("amount", DataType::Decimal128(10, 2)),
             ("note", DataType::Utf8),
             ("qty", DataType::Utf8),
         ]);
         for p in [Policy::Fail, Policy::Freeze, Policy::Evolve] {
-            let r = plan("s", p, &old(), &key, &same, &key).unwrap();
+            let r = plan("s", p, same(&old(), &key), &unchanged, &key).unwrap();
             assert!(r.changes.is_empty());
         }
+    }
+
+    #[test]
+    fn a_later_run_keeps_the_evolved_columns_and_reports_nothing_new() {
+        let key = vec!["id".to_owned()];
+        let first = plan("s", Policy::Evolve, same(&old(), &key), &now(), &key).unwrap();
+        let written = describe_columns(first.adapter.schema());
+        let source = describe_columns(&now());
+        let previous = Previous {
+            source: &source,
+            written: &written,
+            key: Some(&key),
+        };
+        let again = plan("s", Policy::Evolve, previous, &now(), &key).unwrap();
+        assert!(again.changes.is_empty(), "{:?}", again.changes);
+        assert!(again.warnings.is_empty(), "{:?}", again.warnings);
+        assert_eq!(describe_columns(again.adapter.schema()), written);
+        let out = again.adapter.adapt(batch(&now())).unwrap();
+        let moved = out.column(4).as_any().downcast_ref::<Int64Array>().unwrap();
+        assert_eq!(moved.value(0), 7, "qty__int64 still takes the values");
+        // Under fail, the same unchanged source passes and keeps the written layout.
+        let r = plan("s", Policy::Fail, previous, &now(), &key).unwrap();
+        assert_eq!(describe_columns(r.adapter.schema()), written);
+    }
+
+    #[test]
+    fn policies_come_from_the_job_file_then_the_flags() {
+        #[derive(Deserialize)]
+        struct Job {
+            schema_policy: PolicySetting,
+        }
+        let job: Job =
+            toml::from_str("schema_policy = { \"*\" = \"freeze\", \"public.sale_*\" = \"fail\" }")
+                .unwrap();
+        let mut overrides = job.schema_policy.overrides();
+        overrides.extend(parse_policy_flags(&["public.sale_order=evolve".into()]).unwrap());
+        let p = Policies::new(Policy::Evolve, &overrides).unwrap();
+        assert_eq!(p.for_stream("public.items"), Policy::Freeze);
+        assert_eq!(p.for_stream("public.sale_order_line"), Policy::Fail);
+        assert_eq!(p.for_stream("public.sale_order"), Policy::Evolve);
+        let all = Policies::new(
+            Policy::Evolve,
+            &parse_policy_flags(&["fail".into()]).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(all.for_stream("anything"), Policy::Fail);
+        let err = toml::from_str::<Job>("schema_policy = \"evolv\"")
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            err.contains("\"evolv\": expected evolve, freeze or fail"),
+            "{err}"
+        );
+        assert!(parse_policy_flags(&["x=sometimes".into()]).is_err());
     }
 }

@@ -41,6 +41,10 @@ pub struct JobFile {
     /// Where the job's state is kept (default: beside the job file, `JOB.state.json`).
     #[serde(default)]
     pub state: Option<PathBuf>,
+    /// What a run does with a stream whose shape changed: `evolve` (default), `freeze`
+    /// or `fail`, for every stream or per stream name or glob.
+    #[serde(default)]
+    pub schema_policy: Option<crate::drift::PolicySetting>,
 }
 
 impl JobFile {

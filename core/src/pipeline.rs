@@ -14,6 +14,7 @@ use futures::StreamExt;
 use serde::Serialize;
 use tokio::sync::Mutex;
 
+use crate::drift::{Change, Policies};
 use crate::sink::OpenStream;
 use crate::source::{Checkpoint, ReadOptions, SourceEvent};
 use crate::state::{JobState, ResumePoint, RunState, StateStore};
@@ -44,6 +45,8 @@ pub struct RunOptions {
     pub restart: bool,
     /// Read only what changed since the last committed read, for streams with a cursor.
     pub incremental: bool,
+    /// What to do with a stream whose shape changed since its last committed run.
+    pub schema_policy: Policies,
 }
 
 impl Default for RunOptions {
@@ -52,6 +55,7 @@ impl Default for RunOptions {
             concurrency: std::thread::available_parallelism().map_or(2, |n| n.get()),
             restart: false,
             incremental: true,
+            schema_policy: Policies::default(),
         }
     }
 }
@@ -81,6 +85,12 @@ pub struct StreamReport {
     /// What a merging sink changed (rows inserted, updated, deleted; the new version).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub changes: Option<crate::sink::Changes>,
+    /// How the stream's shape changed since its last committed run.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub schema_changes: Vec<Change>,
+    /// What the schema policy did that the user should know.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// Outcome of one stream.
@@ -112,6 +122,10 @@ pub struct RunReport {
     pub seconds: f64,
     /// Per stream, in the order given.
     pub streams: Vec<StreamReport>,
+    /// Streams committed by earlier runs that the source no longer has (set by the
+    /// caller, which sees the whole catalog; see [`crate::drift::gone_streams`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub streams_gone: Vec<String>,
     /// The source's traffic counters ([`Source::stats`]), e.g. HTTP retries.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source_stats: Option<serde_json::Value>,
@@ -176,11 +190,12 @@ pub async fn run(
             let (source, sink, shared, observer) =
                 (source.clone(), sink.clone(), shared.clone(), observer.clone());
             let incremental = options.incremental;
+            let policy = options.schema_policy.for_stream(&spec.name);
             async move {
                 let t = Instant::now();
-                let mut report = match run_stream(&*source, &*sink, &spec, &shared, &*observer, resumed, incremental).await {
+                let mut report = match run_stream(&*source, &*sink, &spec, &shared, &*observer, resumed, incremental, policy).await {
                     Ok(report) => report,
-                    Err((e, mode, resumed_rows)) => {
+                    Err((e, mode, resumed_rows, schema_changes)) => {
                         // The report carries the error to the user; the log only traces it.
                         tracing::debug!(stream = spec.name, error = %error_chain(&e), "Stream failed.");
                         StreamReport {
@@ -194,6 +209,8 @@ pub async fn run(
                             seconds: 0.0,
                             error: Some(error_chain(&e)),
                             changes: None,
+                            schema_changes,
+                            warnings: Vec::new(),
                         }
                     }
                 };
@@ -215,6 +232,7 @@ pub async fn run(
         started_at,
         seconds: started.elapsed().as_secs_f64(),
         streams: reports,
+        streams_gone: Vec::new(),
         source_stats: source.stats(),
     };
     let mut state = shared.state.lock().await;
@@ -236,8 +254,11 @@ struct Shared {
     run_id: String,
 }
 
-type StreamFailure = (crate::Error, WriteMode, u64);
+/// A failed stream: the error, the mode it ran in, rows durable from an interrupted
+/// run, and the schema changes found (for a stream a schema policy stopped).
+type StreamFailure = (crate::Error, WriteMode, u64, Vec<Change>);
 
+#[allow(clippy::too_many_arguments)]
 async fn run_stream(
     source: &dyn Source,
     sink: &dyn Sink,
@@ -246,6 +267,7 @@ async fn run_stream(
     observer: &dyn Observer,
     resumed_run: bool,
     incremental: bool,
+    policy: crate::drift::Policy,
 ) -> std::result::Result<StreamReport, StreamFailure> {
     let prev = shared
         .state
@@ -276,17 +298,40 @@ async fn run_stream(
             seconds: 0.0,
             error: None,
             changes: None,
+            schema_changes: Vec::new(),
+            warnings: Vec::new(),
         });
     }
+    // The shape first: under `fail` a changed stream stops here, before anything is
+    // opened or written.
+    let resolution = crate::drift::plan(
+        &spec.name,
+        policy,
+        prev.previous(),
+        &spec.schema,
+        &spec.primary_key,
+    )
+    .map_err(|e| {
+        let found = crate::drift::changes(prev.previous(), &spec.schema, &spec.primary_key);
+        (e, mode, 0, found)
+    })?;
+    for change in &resolution.changes {
+        tracing::info!(stream = spec.name, %change, "Schema changed.");
+    }
+    let adapter = resolution.adapter;
+    let written_spec = StreamSpec {
+        schema: adapter.schema().clone(),
+        ..spec.clone()
+    };
     let resume = prev.resume.filter(|r| r.run_id == run_id);
     let resumed_rows = resume.as_ref().map_or(0, |r| r.rows);
-    let fail = |e| (e, mode, resumed_rows);
+    let fail = |e| (e, mode, resumed_rows, Vec::new());
     observer.stream_started(spec, resumed_rows);
     tracing::info!(stream = spec.name, ?mode, resumed_rows, "Stream started.");
 
     let mut writer = sink
         .open_stream(
-            spec,
+            &written_spec,
             OpenStream {
                 mode,
                 resume: resume.as_ref().map(|r| r.sink.clone()),
@@ -314,7 +359,10 @@ async fn run_stream(
                 if n == 0 {
                     continue;
                 }
-                writer.write(batch).await.map_err(fail)?;
+                writer
+                    .write(adapter.adapt(batch).map_err(fail)?)
+                    .await
+                    .map_err(fail)?;
                 rows += n as u64;
                 observer.batch_written(&spec.name, n, bytes);
             }
@@ -342,7 +390,9 @@ async fn run_stream(
     } else if since.is_none() {
         entry.high_water = None;
     }
-    entry.columns = crate::stream::describe_columns(&spec.schema);
+    entry.columns = crate::stream::describe_columns(adapter.schema());
+    entry.source_columns = crate::stream::describe_columns(&spec.schema);
+    entry.primary_key = Some(spec.primary_key.clone());
     shared.store.save(&state).map_err(fail)?;
     Ok(StreamReport {
         name: spec.name.clone(),
@@ -355,6 +405,8 @@ async fn run_stream(
         seconds: 0.0,
         error: None,
         changes: output.changes,
+        schema_changes: resolution.changes,
+        warnings: resolution.warnings,
     })
 }
 

@@ -73,9 +73,28 @@ pub struct StreamState {
     /// Last checkpoint of the last committed read: the high-water mark for incremental reads.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub high_water: Option<Checkpoint>,
-    /// Columns the stream had when last committed.
+    /// Columns written when the stream was last committed: the source's, plus those a
+    /// schema policy kept (see [`crate::drift`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub columns: Vec<ColumnDescription>,
+    /// Columns the source had when the stream was last committed (empty in states
+    /// written before ferry kept them: then `columns` are the source's).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub source_columns: Vec<ColumnDescription>,
+    /// The source's key when the stream was last committed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub primary_key: Option<Vec<String>>,
+}
+
+impl StreamState {
+    /// What the last committed run knew of the stream's shape, for [`crate::drift::plan`].
+    pub fn previous(&self) -> crate::drift::Previous<'_> {
+        crate::drift::Previous {
+            source: &self.source_columns,
+            written: &self.columns,
+            key: self.primary_key.as_deref(),
+        }
+    }
 }
 
 /// A point from which an interrupted stream continues.
