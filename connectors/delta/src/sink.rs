@@ -9,6 +9,7 @@ use async_trait::async_trait;
 use datafusion::common::{JoinType, ScalarValue};
 use datafusion::datasource::TableProvider;
 use datafusion::prelude::{DataFrame, Expr, ParquetReadOptions, SessionContext, ident, lit};
+use deltalake_core::operations::write::SchemaMode;
 use deltalake_core::protocol::SaveMode;
 use ferry_core::manifest::FERRY_DIR;
 use ferry_core::sink::{Changes, OpenStream};
@@ -263,6 +264,11 @@ impl Publish {
         let table = self.store.table_for_write(stream).await?;
         let before = table.version();
         let exists = before.is_some();
+        let table = if exists {
+            self.widen(table).await?
+        } else {
+            table
+        };
         let keys = &self.spec.primary_key;
         let key_scan = self.keys.as_ref().filter(|_| exists && !keys.is_empty());
         if self.staged.is_empty() && key_scan.is_none() && self.mode == WriteMode::Append {
@@ -294,11 +300,16 @@ impl Publish {
                 (false, _) => SaveMode::ErrorIfExists,
             };
             let plan = rows.into_unoptimized_plan();
-            let table = table
+            let mut write = table
                 .write(Vec::new())
                 .with_input_plan(plan)
                 .with_session_state(state)
-                .with_save_mode(mode)
+                .with_save_mode(mode);
+            if exists {
+                // Columns the table lacks are added (older versions read without them).
+                write = write.with_schema_mode(SchemaMode::Merge);
+            }
+            let table = write
                 .with_table_name(stream.clone())
                 .await
                 .map_err(delta_err(format!("writing the Delta table of {stream}")))?;
@@ -328,10 +339,26 @@ impl Publish {
             .map(|k| format!("t.{} = s.{}", quote(k), quote(k)))
             .collect::<Vec<_>>()
             .join(" AND ");
+        let in_table: Vec<String> = table
+            .snapshot()
+            .map_err(delta_err(format!("reading the Delta table of {stream}")))?
+            .snapshot()
+            .arrow_schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect();
         let changed = columns
             .iter()
             .filter(|c| !keys.contains(c))
-            .map(|c| format!("(t.{} IS DISTINCT FROM s.{})", quote(c), quote(c)))
+            .map(|c| {
+                if in_table.contains(c) {
+                    format!("(t.{} IS DISTINCT FROM s.{})", quote(c), quote(c))
+                } else {
+                    // A column the table does not have yet: NULL there until now.
+                    format!("(s.{} IS NOT NULL)", quote(c))
+                }
+            })
             .collect::<Vec<_>>()
             .join(" OR ");
         let mut merge = table
@@ -339,7 +366,9 @@ impl Publish {
             .with_source_alias("s")
             .with_target_alias("t")
             .with_session_state(state)
-            .with_streaming(true);
+            .with_streaming(true)
+            // New columns join the table's schema; older versions read without them.
+            .with_merge_schema(true);
         if !changed.is_empty() {
             let predicate = match &row_guard {
                 Some(g) => format!("{g} AND ({changed})"),
@@ -396,6 +425,64 @@ impl Publish {
                 .filter(|v| Some(*v) != before)
                 .map(|v| v as i64),
         })
+    }
+
+    /// When a column of the stream is wider now than in the table (int → bigint,
+    /// numeric(10,2) → (12,2)), rewrites the table at the wider types in a version of
+    /// its own: Delta's schema merge adds columns but never changes a type. Earlier
+    /// versions keep their files and read at their own types.
+    async fn widen(&self, table: deltalake_core::DeltaTable) -> Result<deltalake_core::DeltaTable> {
+        let stream = &self.spec.name;
+        let current = table
+            .snapshot()
+            .map_err(delta_err(format!("reading the Delta table of {stream}")))?
+            .snapshot()
+            .arrow_schema();
+        let wider: Vec<(String, arrow::datatypes::DataType)> = current
+            .fields()
+            .iter()
+            .filter_map(|c| {
+                let now = self.spec.schema.field_with_name(c.name()).ok()?;
+                (now.data_type() != c.data_type())
+                    .then(|| (c.name().clone(), now.data_type().clone()))
+            })
+            .collect();
+        if wider.is_empty() {
+            return Ok(table);
+        }
+        tracing::info!(stream, columns = ?wider, "Rewriting the Delta table at wider types.");
+        let ctx: SessionContext =
+            deltalake_core::delta_datafusion::DeltaSessionContext::new().into_inner();
+        let provider = table
+            .table_provider()
+            .await
+            .map_err(df_err(format!("reading the Delta table of {stream}")))?;
+        let columns: Vec<Expr> = current
+            .fields()
+            .iter()
+            .map(|c| match wider.iter().find(|(n, _)| n == c.name()) {
+                Some((_, ty)) => {
+                    datafusion::prelude::cast(ident(c.name()), ty.clone()).alias(c.name())
+                }
+                None => ident(c.name()),
+            })
+            .collect();
+        let rows = ctx
+            .read_table(provider)
+            .and_then(|df| df.select(columns))
+            .map_err(df_err(format!(
+                "{stream}: planning the rewrite at wider types"
+            )))?;
+        table
+            .write(Vec::new())
+            .with_input_plan(rows.into_unoptimized_plan())
+            .with_session_state(Arc::new(ctx.state()))
+            .with_save_mode(SaveMode::Overwrite)
+            .with_schema_mode(SchemaMode::Overwrite)
+            .await
+            .map_err(delta_err(format!(
+                "rewriting the Delta table of {stream} at wider types"
+            )))
     }
 
     fn rows_staged(&self) -> u64 {
@@ -527,5 +614,160 @@ impl StreamWriter for DeltaWriter {
             files: Vec::new(),
             changes: Some(changes),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::{Array, Decimal128Array, Int32Array, StringArray};
+    use arrow::datatypes::{DataType, Field, Schema};
+
+    fn spec(fields: Vec<Field>) -> StreamSpec {
+        let mut s = StreamSpec::new("items", Arc::new(Schema::new(fields)));
+        s.primary_key = vec!["id".into()];
+        s
+    }
+
+    async fn commit(sink: &DeltaSink, spec: &StreamSpec, mode: WriteMode, batch: RecordBatch) {
+        let mut w = sink
+            .open_stream(
+                spec,
+                OpenStream {
+                    mode,
+                    resume: None,
+                    run_id: format!("r{}", batch.num_rows()),
+                },
+            )
+            .await
+            .unwrap();
+        w.write(batch).await.unwrap();
+        w.commit().await.unwrap();
+    }
+
+    /// `(schema, rows sorted by id)` of a version, values as text.
+    async fn read(sink: &DeltaSink, version: Option<i64>) -> (Vec<String>, Vec<String>) {
+        let provider = open_provider(sink.store(), "items", version, None)
+            .await
+            .unwrap();
+        let schema = provider
+            .schema()
+            .fields()
+            .iter()
+            // DataFusion may read strings as views; the stored type is what counts.
+            .map(|f| format!("{} {}", f.name(), f.data_type()).replace("Utf8View", "Utf8"))
+            .collect();
+        let ctx = SessionContext::new();
+        let df = ctx.read_table(provider).unwrap();
+        let names: Vec<String> = df
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect();
+        let mut rows = Vec::new();
+        for b in df
+            .sort_by(vec![ident("id")])
+            .unwrap()
+            .collect()
+            .await
+            .unwrap()
+        {
+            for r in 0..b.num_rows() {
+                let cells: Vec<String> = names
+                    .iter()
+                    .enumerate()
+                    .map(|(i, _)| {
+                        let c = b.column(i);
+                        if c.is_null(r) {
+                            "NULL".to_owned()
+                        } else {
+                            arrow::util::display::array_value_to_string(c, r).unwrap()
+                        }
+                    })
+                    .collect();
+                rows.push(cells.join("|"));
+            }
+        }
+        (schema, rows)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn columns_are_added_kept_and_widened_and_each_version_keeps_its_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let sink = DeltaSink::new(DeltaConfig {
+            path: dir.path().join("b").display().to_string(),
+            storage: BTreeMap::new(),
+            staging: None,
+        })
+        .unwrap();
+        let v0 = spec(vec![
+            Field::new("id", DataType::Int32, false),
+            Field::new("amount", DataType::Decimal128(10, 2), true),
+            Field::new("note", DataType::Utf8, true),
+        ]);
+        let batch = RecordBatch::try_new(
+            v0.schema.clone(),
+            vec![
+                Arc::new(Int32Array::from(vec![1, 2])),
+                Arc::new(
+                    Decimal128Array::from(vec![Some(150), Some(9_999_999_999)])
+                        .with_precision_and_scale(10, 2)
+                        .unwrap(),
+                ),
+                Arc::new(StringArray::from(vec![Some("a"), Some("")])),
+            ],
+        )
+        .unwrap();
+        commit(&sink, &v0, WriteMode::Replace, batch).await;
+
+        // What `evolve` writes after amount widened, note vanished and colour appeared.
+        let v1 = spec(vec![
+            Field::new("id", DataType::Int32, false),
+            Field::new("amount", DataType::Decimal128(12, 2), true),
+            Field::new("note", DataType::Utf8, true),
+            Field::new("colour", DataType::Utf8, true),
+        ]);
+        let batch = RecordBatch::try_new(
+            v1.schema.clone(),
+            vec![
+                Arc::new(Int32Array::from(vec![2, 3])),
+                Arc::new(
+                    Decimal128Array::from(vec![Some(123_456_789_012), Some(1)])
+                        .with_precision_and_scale(12, 2)
+                        .unwrap(),
+                ),
+                Arc::new(StringArray::from(vec![None::<&str>, None])),
+                Arc::new(StringArray::from(vec![Some("rouge"), None])),
+            ],
+        )
+        .unwrap();
+        commit(&sink, &v1, WriteMode::Append, batch).await;
+
+        let (schema, rows) = read(&sink, None).await;
+        assert_eq!(
+            schema,
+            [
+                "id Int32",
+                "amount Decimal128(12, 2)",
+                "note Utf8",
+                "colour Utf8"
+            ]
+        );
+        assert_eq!(
+            rows,
+            [
+                "1|1.50|a|NULL",
+                "2|1234567890.12|NULL|rouge",
+                "3|0.01|NULL|NULL"
+            ]
+        );
+        let (schema, rows) = read(&sink, Some(0)).await;
+        assert_eq!(
+            schema,
+            ["id Int32", "amount Decimal128(10, 2)", "note Utf8"],
+            "version 0 reads with its own columns"
+        );
+        assert_eq!(rows, ["1|1.50|a", "2|99999999.99|"]);
     }
 }

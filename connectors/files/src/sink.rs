@@ -353,6 +353,51 @@ impl FolderWriter {
         Ok(())
     }
 
+    /// Rewrites the stream's published Parquet files into the schema of this run, when
+    /// the columns changed since they were written (a schema policy added, kept or
+    /// widened columns), so that the folder stays one table for every reader. Returns
+    /// the rewritten files, staged beside this run's parts; `None` when nothing changed.
+    fn conform_published(&mut self, published: &ManifestStream) -> Result<Option<Vec<FileEntry>>> {
+        let columns = ferry_core::stream::describe_columns(&self.schema);
+        if self.sink.format != FileFormat::Parquet
+            || published.files.is_empty()
+            || published.columns == columns
+        {
+            return Ok(None);
+        }
+        tracing::info!(
+            stream = self.name,
+            files = published.files.len(),
+            "Rewriting the published files in the stream's new schema."
+        );
+        let mine = std::mem::take(&mut self.parts);
+        let result = (|| {
+            for f in &published.files {
+                let path = self.sink.root.join(&f.path);
+                let file = std::fs::File::open(&path).map_err(|e| Error::io(&path, e))?;
+                let reader =
+                    parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+                        .and_then(|b| b.with_batch_size(64 * 1024).build())
+                        .map_err(|e| Error::external(format!("reading {}", path.display()), e))?;
+                for batch in reader {
+                    let batch = batch
+                        .map_err(|e| Error::external(format!("reading {}", path.display()), e))?;
+                    let batch = conform(&batch, &self.schema).map_err(|e| {
+                        Error::external(
+                            format!("rewriting {} in the new schema", path.display()),
+                            e,
+                        )
+                    })?;
+                    self.write_blocking(&batch)?;
+                }
+                self.finish_part()?;
+            }
+            Ok(())
+        })();
+        let conformed = std::mem::replace(&mut self.parts, mine);
+        result.map(|()| Some(conformed))
+    }
+
     fn publish(&mut self) -> Result<StreamOutput> {
         self.finish_part()?;
         if self.parts.is_empty() && self.mode == WriteMode::Replace {
@@ -360,38 +405,42 @@ impl FolderWriter {
             self.current = Some(self.start_part()?);
             self.finish_part()?;
         }
-        let root = &self.sink.root;
+        let root = self.sink.root.clone();
         let target = root.join(&self.name);
-        match self.mode {
-            WriteMode::Replace => {
-                let trash = root
-                    .join(FERRY_DIR)
-                    .join("trash")
-                    .join(format!("{}-{}", self.name, self.run_id));
-                if target.exists() {
-                    fsutil::create_dir_all(trash.parent().unwrap_or(root))?;
-                    fsutil::remove_dir_all(&trash)?;
-                    fsutil::rename(&target, &trash)?;
-                }
-                fsutil::rename(&self.staging, &target)?;
-                fsutil::remove_dir_all(&trash)?;
-            }
-            WriteMode::Append => {
-                fsutil::create_dir_all(&target)?;
-                for p in &self.parts {
-                    let name = p.path.rsplit('/').next().unwrap_or_default();
-                    fsutil::rename(&self.staging.join(name), &target.join(name))?;
-                }
-                fsutil::remove_dir_all(&self.staging)?;
-            }
-        }
-        let rows = self.parts.iter().map(|p| p.rows).sum();
-        let _guard = self
-            .sink
-            .manifest_lock
+        let lock = self.sink.manifest_lock.clone();
+        let _guard = lock
             .lock()
             .map_err(|_| Error::config("manifest", "lock poisoned"))?;
-        let mut manifest = Manifest::load(root)?.unwrap_or_default();
+        let mut manifest = Manifest::load(&root)?.unwrap_or_default();
+        let conformed = match (self.mode, manifest.streams.get(&self.name)) {
+            (WriteMode::Append, Some(published)) => {
+                let published = published.clone();
+                self.conform_published(&published)?
+            }
+            _ => None,
+        };
+        if self.mode == WriteMode::Replace || conformed.is_some() {
+            // The staging folder holds the whole stream: swap it into place.
+            let trash = root
+                .join(FERRY_DIR)
+                .join("trash")
+                .join(format!("{}-{}", self.name, self.run_id));
+            if target.exists() {
+                fsutil::create_dir_all(trash.parent().unwrap_or(&root))?;
+                fsutil::remove_dir_all(&trash)?;
+                fsutil::rename(&target, &trash)?;
+            }
+            fsutil::rename(&self.staging, &target)?;
+            fsutil::remove_dir_all(&trash)?;
+        } else {
+            fsutil::create_dir_all(&target)?;
+            for p in &self.parts {
+                let name = p.path.rsplit('/').next().unwrap_or_default();
+                fsutil::rename(&self.staging.join(name), &target.join(name))?;
+            }
+            fsutil::remove_dir_all(&self.staging)?;
+        }
+        let rows = self.parts.iter().map(|p| p.rows).sum();
         manifest.format = MANIFEST_FORMAT.into();
         manifest.ferry_version = env!("CARGO_PKG_VERSION").into();
         manifest.file_format = self.sink.format.name().into();
@@ -402,19 +451,47 @@ impl FolderWriter {
         if self.mode == WriteMode::Replace {
             entry.files.clear();
         }
+        if let Some(files) = conformed {
+            entry.files = files;
+        }
         entry.files.extend(self.parts.iter().cloned());
         entry.rows = entry.files.iter().map(|f| f.rows).sum();
         entry.columns = ferry_core::stream::describe_columns(&self.schema);
         entry.primary_key = self.primary_key.clone();
         entry.run_id = self.run_id.clone();
         entry.committed_at = ferry_core::pipeline::now_rfc3339();
-        manifest.save(root)?;
+        manifest.save(&root)?;
         Ok(StreamOutput {
             rows,
             files: self.parts.clone(),
             changes: None,
         })
     }
+}
+
+/// `batch` in `schema`: columns by name, cast where the type widened (never lossy:
+/// a value that does not fit is an error), NULL where the batch has no such column.
+fn conform(
+    batch: &RecordBatch,
+    schema: &SchemaRef,
+) -> std::result::Result<RecordBatch, arrow::error::ArrowError> {
+    let options = arrow::compute::CastOptions {
+        safe: false,
+        ..Default::default()
+    };
+    let columns = schema
+        .fields()
+        .iter()
+        .map(|f| match batch.column_by_name(f.name()) {
+            Some(c) if c.data_type() == f.data_type() => Ok(c.clone()),
+            Some(c) => arrow::compute::cast_with_options(c, f.data_type(), &options),
+            None => Ok(arrow::array::new_null_array(
+                f.data_type(),
+                batch.num_rows(),
+            )),
+        })
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    RecordBatch::try_new(schema.clone(), columns)
 }
 
 impl Drop for FolderWriter {
