@@ -41,7 +41,7 @@ pub struct Global {
 pub enum Command {
     /// List a source's streams with their columns and types.
     #[command(
-        after_help = "Examples:\n  ferry discover exports/\n  ferry discover exports/customers.csv --json"
+        after_help = "Examples:\n  ferry discover exports/\n  ferry discover exports/customers.csv --json\n  ferry discover postgres://erp@db/erp --diff out/\n  ferry discover odoo+https://acme.odoo.com/acme --diff nightly.toml --json"
     )]
     Discover(DiscoverArgs),
     /// Copy streams from a source into a folder (Parquet by default).
@@ -113,6 +113,11 @@ pub struct BackupArgs {
     /// Print the run report as JSON on stdout.
     #[arg(long)]
     pub json: bool,
+    /// When a stream's columns changed since the last backup: `evolve` (default: add
+    /// columns, keep removed ones as NULL, widen types), `freeze` or `fail`.
+    /// `POLICY` or `STREAM=POLICY` (repeatable), over the job's `schema_policy`.
+    #[arg(long = "schema-policy", value_name = "[STREAM=]POLICY")]
+    pub schema_policy: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -233,6 +238,10 @@ pub struct DiscoverArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// Compare with the columns each stream had at the last run of a job: an output
+    /// folder of `ferry extract`, a job file (its state beside it) or a state file.
+    #[arg(long, value_name = "OUT_DIR|JOB.toml|STATE.json")]
+    pub diff: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -276,6 +285,12 @@ pub struct RunControl {
     /// Print the run report as JSON on stdout.
     #[arg(long)]
     pub json: bool,
+    /// When a stream's columns changed since the last run: `evolve` (add columns, keep
+    /// removed ones as NULL, widen types), `freeze` (keep the old columns) or `fail`
+    /// (stop before writing it). `POLICY` for every stream or `STREAM=POLICY`
+    /// (repeatable). Default: the job's `schema_policy`, else evolve.
+    #[arg(long = "schema-policy", value_name = "[STREAM=]POLICY")]
+    pub schema_policy: Vec<String>,
 }
 
 impl RunControl {
@@ -288,6 +303,7 @@ impl RunControl {
             full_refresh: true,
             concurrency: None,
             json,
+            schema_policy: Vec::new(),
         }
     }
 }

@@ -47,6 +47,12 @@ pub fn run_summary(report: &RunReport) -> String {
             s.seconds,
             status
         ));
+        for c in &s.schema_changes {
+            out.push_str(&format!("  {:<width$}  schema: {c}\n", ""));
+        }
+        for w in &s.warnings {
+            out.push_str(&format!("  {:<width$}  warning: {w}\n", ""));
+        }
         if let Some(e) = &s.error {
             out.push_str(&format!("  {:<width$}  {e}\n", ""));
         }
@@ -72,6 +78,11 @@ pub fn run_summary(report: &RunReport) -> String {
             String::new()
         }
     ));
+    for name in &report.streams_gone {
+        out.push_str(&format!(
+            "\n{name}: gone (the source no longer has it; its output is kept)"
+        ));
+    }
     if let Some(line) = report.source_stats.as_ref().and_then(traffic_line) {
         out.push('\n');
         out.push_str(&line);
@@ -126,13 +137,24 @@ mod tests {
                 seconds: 1.0,
                 error: None,
                 changes: None,
+                schema_changes: vec![ferry_core::drift::Change::ColumnAdded {
+                    column: "x_studio_colour".into(),
+                    data_type: "Utf8".into(),
+                }],
+                warnings: Vec::new(),
             }],
+            streams_gone: vec!["res.partner.old".into()],
             source_stats: Some(serde_json::json!({
                 "requests": 9, "retries": 4, "throttled": 1, "server_errors": 2,
                 "timeouts": 1, "connection_errors": 0
             })),
         };
         let text = run_summary(&report);
+        assert!(
+            text.contains("schema: column x_studio_colour added (Utf8)"),
+            "{text}"
+        );
+        assert!(text.contains("res.partner.old: gone"), "{text}");
         assert!(
             text.ends_with(
                 "\nHTTP: 9 requests, 4 retries (429: 1, 5xx: 2, timeouts: 1, connection: 0)"

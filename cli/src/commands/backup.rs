@@ -52,6 +52,9 @@ struct BackupJob {
     /// The job state (default: JOB.state.json beside the job).
     #[serde(default)]
     state: Option<PathBuf>,
+    /// What a run does with a stream whose columns changed (default evolve).
+    #[serde(default)]
+    schema_policy: Option<ferry_core::drift::PolicySetting>,
 }
 
 /// The `[backup]` section.
@@ -101,6 +104,12 @@ struct StreamLine {
     #[serde(skip_serializing_if = "Option::is_none")]
     keys_scanned: Option<u64>,
     seconds: f64,
+    /// How the stream's columns changed since the last backup.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    schema_changes: Vec<ferry_core::drift::Change>,
+    /// What the schema policy did that the user should know.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    warnings: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
 }
@@ -124,6 +133,9 @@ struct BackupReport {
     seconds: f64,
     ok: bool,
     streams: Vec<StreamLine>,
+    /// Streams of earlier backups that the source no longer has (their tables stay).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    streams_gone: Vec<String>,
     retention: Vec<RetentionLine>,
     #[serde(skip_serializing_if = "Option::is_none")]
     source_stats: Option<serde_json::Value>,
@@ -190,7 +202,10 @@ pub async fn run(mut args: BackupArgs, quiet: bool) -> Result<(), Failure> {
         .discover()
         .await
         .with_context(|| format!("discovering {}", source.describe()))?;
-    let mut streams = Selection::new(&job.streams)?.apply(catalog.streams)?;
+    let selection = Selection::new(&job.streams)?;
+    let streams_gone =
+        ferry_core::drift::gone_streams(&store.load()?, &catalog.streams, &selection);
+    let mut streams = selection.apply(catalog.streams)?;
     let cursors: Vec<(String, String)> = job.cursors.clone().into_iter().collect();
     ferry_core::select::apply_cursors(&mut streams, &cursors)?;
 
@@ -228,6 +243,8 @@ pub async fn run(mut args: BackupArgs, quiet: bool) -> Result<(), Failure> {
     let mut options = RunOptions {
         restart: args.restart,
         incremental: !args.full,
+        schema_policy: super::schema_policies(job.schema_policy.as_ref(), &args.schema_policy)
+            .with_context(|| format!("in job {origin}"))?,
         ..Default::default()
     };
     if let Some(n) = args.concurrency.or(job.concurrency) {
@@ -300,6 +317,8 @@ pub async fn run(mut args: BackupArgs, quiet: bool) -> Result<(), Failure> {
             key_scan: scanned,
             keys_scanned: scan.and_then(|r| r.as_ref().ok().copied()),
             seconds: s.seconds,
+            schema_changes: s.schema_changes.clone(),
+            warnings: s.warnings.clone(),
             error,
         });
     }
@@ -320,6 +339,7 @@ pub async fn run(mut args: BackupArgs, quiet: bool) -> Result<(), Failure> {
         seconds: started.elapsed().as_secs_f64(),
         ok,
         streams: lines,
+        streams_gone,
         retention: pruned,
         source_stats: report.source_stats.clone(),
     };
@@ -373,6 +393,17 @@ fn summary(r: &BackupReport) -> String {
             s.deleted,
             if s.key_scan { "  (key scan)" } else { "" },
             s.seconds,
+        ));
+        for c in &s.schema_changes {
+            out.push_str(&format!("  {:<width$}  schema: {c}\n", ""));
+        }
+        for w in &s.warnings {
+            out.push_str(&format!("  {:<width$}  warning: {w}\n", ""));
+        }
+    }
+    for name in &r.streams_gone {
+        out.push_str(&format!(
+            "  {name}: gone (the source no longer has it; its table is kept)\n"
         ));
     }
     for p in &r.retention {

@@ -80,13 +80,7 @@ pub async fn run(args: DemoArgs, quiet: bool) -> Result<(), Failure> {
     let state = Arc::new(FileStateStore::new(
         parquet.join(FERRY_DIR).join("state.json"),
     ));
-    let control = RunControl {
-        cursors: Vec::new(),
-        restart: true,
-        full_refresh: true,
-        concurrency: None,
-        json: false,
-    };
+    let control = RunControl::one_shot(false);
     super::transfer(
         source,
         sink,

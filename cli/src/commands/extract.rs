@@ -75,6 +75,16 @@ pub async fn run_job(args: RunArgs, quiet: bool) -> Result<(), Failure> {
     if control.concurrency.is_none() {
         control.concurrency = job.concurrency;
     }
+    // The job's schema policies come first; flags given on the command line win.
+    if let Some(setting) = &job.schema_policy {
+        let mut flags: Vec<String> = setting
+            .overrides()
+            .into_iter()
+            .map(|(stream, p)| format!("{stream}={}", p.as_str()))
+            .collect();
+        flags.append(&mut control.schema_policy);
+        control.schema_policy = flags;
+    }
     let mut cursors: Vec<(String, String)> = job.cursors.clone().into_iter().collect();
     cursors.extend(ferry_core::select::parse_cursor_flags(&control.cursors));
     super::transfer(

@@ -150,7 +150,7 @@ pub async fn run(args: MigrateArgs, quiet: bool) -> Result<(), Failure> {
     if !quiet && !args.json {
         eprintln!("1/4 extracting {} → {}", source.describe(), raw.display());
     }
-    to_folder(source.clone(), &raw, &m.streams, &control, no_bars).await?;
+    let extraction = to_folder(source.clone(), &raw, &m.streams, &control, no_bars).await?;
 
     // 2. Map.
     if !quiet && !args.json {
@@ -166,6 +166,7 @@ pub async fn run(args: MigrateArgs, quiet: bool) -> Result<(), Failure> {
         mappings: mappings.clone(),
         system: m.system.clone(),
     })?);
+    refuse_vanished_columns(&map_source, &raw, &extraction).await?;
     let model = map_source.model().clone();
     let map_meta = ferry_core::Source::discover(map_source.as_ref())
         .await
@@ -253,7 +254,7 @@ async fn to_folder(
     streams: &[String],
     control: &RunControl,
     no_bars: bool,
-) -> Result<(), Failure> {
+) -> Result<ferry_core::pipeline::RunReport, Failure> {
     let sink = registry().sink_for_path("parquet", out)?;
     let state = Arc::new(FileStateStore::new(out.join(FERRY_DIR).join("state.json")));
     let report = move_streams(
@@ -270,7 +271,75 @@ async fn to_folder(
         print_stream_errors(&report);
         return Err(Failure::quiet(EXIT_FAILURE));
     }
-    Ok(())
+    Ok(report)
+}
+
+/// Stops a migration whose mappings read a raw column the source no longer gives:
+/// gone, or now of another type (its values moved to a new column). The extraction
+/// keeps such a column (NULL) so that the raw tables stay readable, which is exactly
+/// why a mapping would otherwise load NULL in silence.
+async fn refuse_vanished_columns(
+    mappings: &MapSource,
+    raw: &Path,
+    extraction: &ferry_core::pipeline::RunReport,
+) -> Result<(), Failure> {
+    use ferry_core::drift::Change;
+    use ferry_core::state::StateStore;
+    let state = FileStateStore::new(raw.join(FERRY_DIR).join("state.json")).load()?;
+    // Per stream: the columns written that the source does not give as written.
+    let mut vanished: HashMap<(String, String), String> = HashMap::new();
+    for (stream, s) in &state.streams {
+        if s.source_columns.is_empty() {
+            continue;
+        }
+        for c in &s.columns {
+            let now = s.source_columns.iter().find(|n| n.name == c.name);
+            if now.is_some_and(|n| n.data_type == c.data_type) {
+                continue;
+            }
+            let change = extraction
+                .streams
+                .iter()
+                .filter(|r| &r.name == stream)
+                .flat_map(|r| &r.schema_changes)
+                .find(|ch| match ch {
+                    Change::ColumnRemoved { column, .. } | Change::TypeChanged { column, .. } => {
+                        *column == c.name
+                    }
+                    Change::LooksRenamed { from, .. } => *from == c.name,
+                    _ => false,
+                })
+                .map(ToString::to_string)
+                .unwrap_or_else(|| match now {
+                    Some(n) => format!(
+                        "column {} changed type from {} to {} in an earlier run",
+                        c.name, c.data_type, n.data_type
+                    ),
+                    None => format!("column {} is gone since an earlier run", c.name),
+                });
+            vanished.insert((stream.clone(), c.name.clone()), change);
+        }
+    }
+    if vanished.is_empty() {
+        return Ok(());
+    }
+    let mut problems = Vec::new();
+    for used in mappings.columns_read().await? {
+        if let Some(change) = vanished.get(&(used.stream.clone(), used.column.clone())) {
+            problems.push(format!(
+                "mapping {} reads {}.{}, which the source no longer gives: {change}",
+                used.mapping, used.stream, used.column
+            ));
+        }
+    }
+    if problems.is_empty() {
+        return Ok(());
+    }
+    Err(anyhow::anyhow!(
+        "the source's schema changed under the mappings; nothing was loaded:\n  {}\nupdate the mappings (a folder laid over the built-in ones: [migrate] mappings) and rerun",
+        problems.join("\n  ")
+    )
+    .into())
 }
 
 /// The `kind` of `[target]` (the registry consumed the table).

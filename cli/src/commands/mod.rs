@@ -83,6 +83,16 @@ pub(crate) fn print_stream_errors(report: &RunReport) {
     }
 }
 
+/// The schema policy of each stream: evolve, then the job's setting, then the flags.
+pub(crate) fn schema_policies(
+    job: Option<&ferry_core::drift::PolicySetting>,
+    flags: &[String],
+) -> Result<ferry_core::drift::Policies, ferry_core::Error> {
+    let mut overrides = job.map(|j| j.overrides()).unwrap_or_default();
+    overrides.extend(ferry_core::drift::parse_policy_flags(flags)?);
+    ferry_core::drift::Policies::new(ferry_core::drift::Policy::Evolve, &overrides)
+}
+
 /// Discovers, selects and moves streams; the report says what happened to each.
 pub(crate) async fn move_streams(
     source: Arc<dyn Source>,
@@ -97,16 +107,20 @@ pub(crate) async fn move_streams(
         .discover()
         .await
         .with_context(|| format!("discovering {}", source.describe()))?;
+    let gone = ferry_core::drift::gone_streams(&state.load()?, &catalog.streams, selection);
     let mut streams = selection.apply(catalog.streams)?;
     ferry_core::select::apply_cursors(&mut streams, cursors)?;
     let mut options = RunOptions {
         restart: control.restart,
         incremental: !control.full_refresh,
+        schema_policy: schema_policies(None, &control.schema_policy)?,
         ..Default::default()
     };
     if let Some(n) = control.concurrency {
         options.concurrency = n.max(1);
     }
     let bars = Arc::new(progress::Bars::new(no_bars));
-    Ok(pipeline::run(source, sink, streams, state, bars, options).await?)
+    let mut report = pipeline::run(source, sink, streams, state, bars, options).await?;
+    report.streams_gone = gone;
+    Ok(report)
 }

@@ -47,6 +47,17 @@ pub struct MapConfig {
     pub system: Option<String>,
 }
 
+/// A raw column a mapping reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ColumnUse {
+    /// The mapping file, e.g. `odoo/sale_order_line.sql`.
+    pub mapping: String,
+    /// The raw stream (its folder name), e.g. `sale.order.line`.
+    pub stream: String,
+    /// The column.
+    pub column: String,
+}
+
 /// One entity that can be produced.
 #[derive(Debug, Clone)]
 struct Planned {
@@ -124,6 +135,63 @@ impl MapSource {
     /// The canonical model in effect.
     pub fn model(&self) -> &Model {
         &self.model
+    }
+
+    /// The raw columns each mapping reads, as DataFusion plans it (projections and
+    /// filters pushed into each scan, subqueries included): so a vanished or retyped
+    /// raw column can be traced to the mapping files that use it.
+    ///
+    /// # Errors
+    /// The mappings cannot be planned.
+    pub async fn columns_read(&self) -> Result<Vec<ColumnUse>> {
+        use datafusion::common::tree_node::TreeNodeRecursion;
+        use datafusion::logical_expr::LogicalPlan;
+        let (plans, _) = self.plan().await?;
+        let tables = raw::list(&self.config.raw)?;
+        let mut out = Vec::new();
+        for planned in plans.values().filter(|p| p.unfit.is_none()) {
+            let query_error =
+                |e: datafusion::error::DataFusionError| Error::external(planned.origin.clone(), e);
+            let plan = self
+                .ctx
+                .sql(&planned.sql)
+                .await
+                .and_then(|df| df.into_optimized_plan())
+                .map_err(query_error)?;
+            let mut uses = Vec::new();
+            plan.apply_with_subqueries(|node| {
+                if let LogicalPlan::TableScan(scan) = node {
+                    let schema = scan.source.schema();
+                    let mut names: Vec<String> = match &scan.projection {
+                        Some(p) => p.iter().map(|i| schema.field(*i).name().clone()).collect(),
+                        None => schema.fields().iter().map(|f| f.name().clone()).collect(),
+                    };
+                    for f in &scan.filters {
+                        names.extend(f.column_refs().into_iter().map(|c| c.name.clone()));
+                    }
+                    let table = scan.table_name.table().to_owned();
+                    let stream = tables
+                        .get(&table)
+                        .and_then(|p| p.file_name())
+                        .map_or(table.clone(), |n| n.to_string_lossy().into_owned());
+                    for column in names {
+                        uses.push(ColumnUse {
+                            mapping: planned.origin.clone(),
+                            stream: stream.clone(),
+                            column,
+                        });
+                    }
+                }
+                Ok(TreeNodeRecursion::Continue)
+            })
+            .map_err(query_error)?;
+            out.extend(uses);
+        }
+        out.sort_by(|a, b| {
+            (&a.mapping, &a.stream, &a.column).cmp(&(&b.mapping, &b.stream, &b.column))
+        });
+        out.dedup();
+        Ok(out)
     }
 
     async fn plan(
