@@ -136,7 +136,7 @@ fn chrono_like(ms: i64) -> String {
 // `ferry backup JOB.toml`
 
 /// Rows of `sql` over `data` (a backup folder or URL) as sorted JSON lines.
-fn rows(data: &str, extra: &[&str], sql: &str, env: &[(&str, String)]) -> Vec<Value> {
+pub(crate) fn rows(data: &str, extra: &[&str], sql: &str, env: &[(&str, String)]) -> Vec<Value> {
     let mut cmd = ferry();
     cmd.args(["sql", "--data", data, "--format", "jsonl"])
         .args(extra)
@@ -192,14 +192,14 @@ fn backup(job: &Path, args: &[&str], env: &[(&str, String)]) -> (Value, Option<i
     (report, out.status.code(), stderr(&out))
 }
 
-fn backup_ok(job: &Path, args: &[&str], env: &[(&str, String)]) -> Value {
+pub(crate) fn backup_ok(job: &Path, args: &[&str], env: &[(&str, String)]) -> Value {
     let (report, code, err) = backup(job, args, env);
     assert_eq!(code, Some(0), "ferry backup failed: {err}\n{report:#}");
     assert_eq!(report["ok"], json!(true), "{report:#}");
     report
 }
 
-fn stream<'a>(report: &'a Value, name: &str) -> &'a Value {
+pub(crate) fn stream<'a>(report: &'a Value, name: &str) -> &'a Value {
     report["streams"]
         .as_array()
         .unwrap()
@@ -645,11 +645,11 @@ fn copy_dir(from: &Path, to: &Path) {
 // ---------------------------------------------------------------------------
 // The second reader and the S3 server (tests/harness/s3: moto, deltalake, pyarrow)
 
-fn s3_harness() -> PathBuf {
+pub(crate) fn s3_harness() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/harness/s3")
 }
 
-fn py_venv() -> PathBuf {
+pub(crate) fn py_venv() -> PathBuf {
     let home = std::env::var_os("HOME").map_or_else(std::env::temp_dir, PathBuf::from);
     home.join(".cache/ferry-h8-py/venv/bin/python")
 }
@@ -663,7 +663,7 @@ fn s3_port() -> u16 {
 
 /// Starts the local S3 server (and with it the venv holding `deltalake`); `false`
 /// (skip) outside CI when it cannot.
-fn s3_server() -> bool {
+pub(crate) fn s3_server() -> bool {
     static UP: OnceLock<bool> = OnceLock::new();
     *UP.get_or_init(|| {
         let out = Command::new(s3_harness().join("start.sh"))
@@ -690,7 +690,11 @@ fn s3_server() -> bool {
 
 /// Rows of a Delta table read by the `deltalake` Python package, or `None` (skip)
 /// when its venv cannot be made outside CI.
-fn read_delta_py(uri: &str, version: Option<u64>, env: &[(&str, String)]) -> Option<Vec<Value>> {
+pub(crate) fn read_delta_py(
+    uri: &str,
+    version: Option<u64>,
+    env: &[(&str, String)],
+) -> Option<Vec<Value>> {
     if !s3_server() {
         return None;
     }

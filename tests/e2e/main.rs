@@ -7,6 +7,7 @@ mod backup;
 mod canonical;
 mod crash;
 mod demo;
+mod drift;
 mod dumps;
 mod errors;
 mod extract;

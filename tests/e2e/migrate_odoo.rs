@@ -123,7 +123,7 @@ const SUMS: [(&str, &str, &str); 3] = [
     ),
 ];
 
-fn harness() -> PathBuf {
+pub(crate) fn harness() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/harness/odoo")
 }
 
@@ -146,11 +146,18 @@ fn port(var: &str, default: u16) -> u16 {
 /// Starts the harness on `port` (a fresh copy named `copy` when given); the URL, or
 /// `None` (skip) outside CI when something it needs is missing.
 fn start(port: u16, copy: Option<&str>) -> Option<String> {
-    let mut cmd = Command::new(harness().join("start.sh"));
-    cmd.arg(port.to_string()).env("FERRY_ODOO_DUMP", dump());
-    if let Some(name) = copy {
-        cmd.args(["--copy", name]);
+    match copy {
+        Some(name) => start_with(port, &["--copy", name]),
+        None => start_with(port, &[]),
     }
+}
+
+/// `start.sh PORT ARGS`: the server URL, or `None` (skip) outside CI.
+pub(crate) fn start_with(port: u16, args: &[&str]) -> Option<String> {
+    let mut cmd = Command::new(harness().join("start.sh"));
+    cmd.arg(port.to_string())
+        .args(args)
+        .env("FERRY_ODOO_DUMP", dump());
     let out = cmd.output().expect("start.sh runs");
     if !out.status.success() {
         let err = String::from_utf8_lossy(&out.stderr);
@@ -164,7 +171,7 @@ fn start(port: u16, copy: Option<&str>) -> Option<String> {
     Some(String::from_utf8_lossy(&out.stdout).trim().to_owned())
 }
 
-fn available() -> bool {
+pub(crate) fn available() -> bool {
     if !postgres_reachable() {
         return false;
     }
@@ -184,7 +191,7 @@ fn available() -> bool {
     true
 }
 
-fn psql(db: &str, sql: &str) -> String {
+pub(crate) fn psql(db: &str, sql: &str) -> String {
     let out = Command::new("psql")
         .args([
             "-h",

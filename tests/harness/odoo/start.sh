@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Starts the Odoo test server (server.py) on 127.0.0.1 over the restored Odoo 19 demo
 # database (restore.sh; restored only when missing). Idempotent.
-# Usage: start.sh PORT [--copy NAME]
+# Usage: start.sh PORT [--copy NAME | --serve NAME]
 #   stdout: the server URL (http://127.0.0.1:PORT/DB); progress on stderr.
 #   --copy NAME: serve a fresh copy of the demo database, NAME (dropped and made again
 #   from the restored database on every start, so a test that writes starts clean).
+#   --serve NAME: serve the existing database NAME as it is, restarting the server so
+#   that it reads the model catalogue again (after a test changed ir_model_fields).
 # Env: FERRY_ODOO_HOME (default $HOME/.cache/ferry-odoo-harness) for pid and log files,
 #      FERRY_ODOO_DB, FERRY_ODOO_DUMP, PGHOST/PGPORT/PGUSER: see restore.sh.
 set -euo pipefail
@@ -36,6 +38,15 @@ if [ -n "$COPY" ]; then
         sleep 0.25
     done
     DB=$COPY
+elif [ -n "$SERVE" ]; then
+    if [ -f "$RUN/pid" ]; then
+        OLD=$(cat "$RUN/pid")
+        kill "$OLD" 2>/dev/null || true
+        # The port is free once the old server is gone.
+        for _ in $(seq 1 50); do kill -0 "$OLD" 2>/dev/null || break; sleep 0.1; done
+    fi
+    rm -f "$RUN/pid"
+    DB=$SERVE
 fi
 URL="http://127.0.0.1:$PORT/$DB"
 answers() {
