@@ -625,3 +625,46 @@ fn an_odoo_field_appears_and_another_vanishes_the_backup_evolves_and_the_migrati
         .arg(port.to_string())
         .status();
 }
+
+#[test]
+fn a_stream_that_appears_or_goes_is_named_by_discover_diff_and_the_run() {
+    let Some(db) = TestDb::new("drift_streams") else {
+        return;
+    };
+    db.psql(
+        "CREATE TABLE kept (id int PRIMARY KEY, name text);
+         INSERT INTO kept VALUES (1, 'a');
+         CREATE TABLE dropped (id int PRIMARY KEY);
+         INSERT INTO dropped VALUES (1);",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let out_s = out.to_str().unwrap();
+    ferry_ok(&["extract", &db.url(), "--out", out_s, "--quiet"]);
+    db.psql("DROP TABLE dropped; CREATE TABLE fresh (id int PRIMARY KEY);");
+
+    let diff = ferry_ok(&["discover", &db.url(), "--diff", out_s, "--json"]);
+    let diff: Value = serde_json::from_slice(&diff.stdout).unwrap();
+    let status: BTreeMap<String, String> = diff["streams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["name"].as_str().unwrap().to_owned(),
+                s["status"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(status["public.kept"], "unchanged");
+    assert_eq!(status["public.fresh"], "added");
+    assert_eq!(status["public.dropped"], "gone");
+    let human = stdout(&ferry_ok(&["discover", &db.url(), "--diff", out_s]));
+    assert!(human.contains("public.dropped: gone"), "{human}");
+    assert!(human.contains("public.fresh: new stream"), "{human}");
+
+    let run = ferry_ok(&["extract", &db.url(), "--out", out_s, "--json"]);
+    let report: Value = serde_json::from_slice(&run.stdout).unwrap();
+    assert_eq!(report["streams_gone"], json!(["public.dropped"]));
+    assert!(out.join("public.dropped").is_dir(), "its output is kept");
+}

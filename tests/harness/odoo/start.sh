@@ -11,11 +11,15 @@
 #      FERRY_ODOO_DB, FERRY_ODOO_DUMP, PGHOST/PGPORT/PGUSER: see restore.sh.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-PORT=${1:?usage: start.sh PORT [--copy NAME]}
+PORT=${1:?usage: start.sh PORT [--copy NAME | --serve NAME]}
 COPY=
+SERVE=
 if [ "${2:-}" = "--copy" ]; then
     COPY=${3:?usage: start.sh PORT --copy NAME}
     [[ "$COPY" =~ ^[a-z_][a-z0-9_]*$ ]] || { echo "start.sh: bad database name $COPY" >&2; exit 2; }
+elif [ "${2:-}" = "--serve" ]; then
+    SERVE=${3:?usage: start.sh PORT --serve NAME}
+    [[ "$SERVE" =~ ^[a-z_][a-z0-9_]*$ ]] || { echo "start.sh: bad database name $SERVE" >&2; exit 2; }
 fi
 HOME_DIR=${FERRY_ODOO_HOME:-$HOME/.cache/ferry-odoo-harness}
 RUN=$HOME_DIR/run-$PORT
