@@ -64,6 +64,16 @@ fn job(dir: &Path, db: &TestDb, policy: &str) -> (PathBuf, PathBuf) {
     (job, out)
 }
 
+/// A seeded database and a job under `policy` writing to `out`: `(db, dir, job, out)`;
+/// `None` (skip) without PostgreSQL outside CI.
+fn seeded(tag: &str, policy: &str) -> Option<(TestDb, tempfile::TempDir, PathBuf, PathBuf)> {
+    let db = TestDb::new(tag)?;
+    seed(&db);
+    let dir = tempfile::tempdir().unwrap();
+    let (job, out) = job(dir.path(), &db, policy);
+    Some((db, dir, job, out))
+}
+
 /// `ferry run JOB --json EXTRA`: the stream's report line, the exit code and stderr.
 fn run(job: &Path, extra: &[&str]) -> (Value, Option<i32>, String) {
     let out = ferry()
@@ -180,12 +190,9 @@ fn text(v: &Value) -> Option<String> {
 
 #[test]
 fn evolve_adds_widens_keeps_and_moves_and_the_folder_stays_one_table() {
-    let Some(db) = TestDb::new("drift_evolve") else {
+    let Some((db, _dir, job, out)) = seeded("drift_evolve", "evolve") else {
         return;
     };
-    seed(&db);
-    let dir = tempfile::tempdir().unwrap();
-    let (job, out) = job(dir.path(), &db, "evolve");
     let first = run_ok(&job);
     assert_eq!(first["rows"], json!(50));
     assert!(first.get("schema_changes").is_none(), "{first:#}");
@@ -322,12 +329,9 @@ fn evolve_adds_widens_keeps_and_moves_and_the_folder_stays_one_table() {
 
 #[test]
 fn freeze_keeps_the_old_columns_and_refuses_a_type_it_would_have_to_cast() {
-    let Some(db) = TestDb::new("drift_freeze") else {
+    let Some((db, _dir, job, out)) = seeded("drift_freeze", "freeze") else {
         return;
     };
-    seed(&db);
-    let dir = tempfile::tempdir().unwrap();
-    let (job, out) = job(dir.path(), &db, "freeze");
     run_ok(&job);
     let before_schema = pyarrow(&out.join(STREAM)).map(|(s, _)| s);
 
@@ -386,12 +390,9 @@ fn freeze_keeps_the_old_columns_and_refuses_a_type_it_would_have_to_cast() {
 
 #[test]
 fn fail_stops_before_writing_and_names_every_change() {
-    let Some(db) = TestDb::new("drift_fail") else {
+    let Some((db, _dir, job, out)) = seeded("drift_fail", "fail") else {
         return;
     };
-    seed(&db);
-    let dir = tempfile::tempdir().unwrap();
-    let (job, out) = job(dir.path(), &db, "fail");
     run_ok(&job);
     alter_three(&db, true);
     alter_qty(&db);
