@@ -669,3 +669,23 @@ fn a_stream_that_appears_or_goes_is_named_by_discover_diff_and_the_run() {
     assert_eq!(report["streams_gone"], json!(["public.dropped"]));
     assert!(out.join("public.dropped").is_dir(), "its output is kept");
 }
+
+#[test]
+fn freeze_meeting_all_four_changes_at_once_stops_and_lists_them() {
+    let Some((db, _dir, job, out)) = seeded("drift_freeze4", "freeze") else {
+        return;
+    };
+    run_ok(&job);
+    alter_three(&db, true);
+    alter_qty(&db);
+    let before = snapshot(&out);
+    let (line, code, err) = run(&job, &[]);
+    assert_eq!(code, Some(1), "{err}\n{line:#}");
+    assert_eq!(change_tags(&line["schema_changes"]), FOUR, "{line:#}");
+    let error = line["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("column qty changed type from Utf8 to Int32 (schema policy freeze"),
+        "{error}"
+    );
+    assert_eq!(snapshot(&out), before, "nothing written");
+}
