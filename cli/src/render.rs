@@ -78,6 +78,16 @@ pub fn run_summary(report: &RunReport) -> String {
             String::new()
         }
     ));
+    let stopped = report
+        .streams
+        .iter()
+        .any(|s| s.status == StreamStatus::Failed && !s.schema_changes.is_empty());
+    if stopped {
+        out.push_str(
+            "\na stream stopped by its schema policy runs again once the change is expected: \
+             --schema-policy evolve (or freeze), or schema_policy in the job file",
+        );
+    }
     for name in &report.streams_gone {
         out.push_str(&format!(
             "\n{name}: gone (the source no longer has it; its output is kept)"
