@@ -358,11 +358,16 @@ impl FolderWriter {
     /// widened columns), so that the folder stays one table for every reader. Returns
     /// the rewritten files, staged beside this run's parts; `None` when nothing changed.
     fn conform_published(&mut self, published: &ManifestStream) -> Result<Option<Vec<FileEntry>>> {
+        // Names and types decide; nullability alone (a CSV column that met its first
+        // empty cell) leaves the files readable together and is not worth a rewrite.
         let columns = ferry_core::stream::describe_columns(&self.schema);
-        if self.sink.format != FileFormat::Parquet
-            || published.files.is_empty()
-            || published.columns == columns
-        {
+        let same = published.columns.len() == columns.len()
+            && published
+                .columns
+                .iter()
+                .zip(&columns)
+                .all(|(a, b)| a.name == b.name && a.data_type == b.data_type);
+        if self.sink.format != FileFormat::Parquet || published.files.is_empty() || same {
             return Ok(None);
         }
         tracing::info!(
