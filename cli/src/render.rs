@@ -20,6 +20,23 @@ pub fn error_text(e: &anyhow::Error) -> String {
     out
 }
 
+/// A stream's schema changes and the policy's warnings, one indented line each, under
+/// the stream's line of a summary whose names are `width` wide.
+pub fn schema_lines(
+    changes: &[ferry_core::drift::Change],
+    warnings: &[String],
+    width: usize,
+) -> String {
+    let mut out = String::new();
+    for c in changes {
+        out.push_str(&format!("  {:<width$}  schema: {c}\n", ""));
+    }
+    for w in warnings {
+        out.push_str(&format!("  {:<width$}  warning: {w}\n", ""));
+    }
+    out
+}
+
 /// The end-of-run summary, one line per stream.
 pub fn run_summary(report: &RunReport) -> String {
     let mut out = String::new();
@@ -47,12 +64,7 @@ pub fn run_summary(report: &RunReport) -> String {
             s.seconds,
             status
         ));
-        for c in &s.schema_changes {
-            out.push_str(&format!("  {:<width$}  schema: {c}\n", ""));
-        }
-        for w in &s.warnings {
-            out.push_str(&format!("  {:<width$}  warning: {w}\n", ""));
-        }
+        out.push_str(&schema_lines(&s.schema_changes, &s.warnings, width));
         if let Some(e) = &s.error {
             out.push_str(&format!("  {:<width$}  {e}\n", ""));
         }

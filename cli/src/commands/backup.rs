@@ -394,12 +394,11 @@ fn summary(r: &BackupReport) -> String {
             if s.key_scan { "  (key scan)" } else { "" },
             s.seconds,
         ));
-        for c in &s.schema_changes {
-            out.push_str(&format!("  {:<width$}  schema: {c}\n", ""));
-        }
-        for w in &s.warnings {
-            out.push_str(&format!("  {:<width$}  warning: {w}\n", ""));
-        }
+        out.push_str(&crate::render::schema_lines(
+            &s.schema_changes,
+            &s.warnings,
+            width,
+        ));
     }
     for name in &r.streams_gone {
         out.push_str(&format!(
