@@ -15,6 +15,7 @@ pub mod error;
 pub mod fsutil;
 pub mod job;
 pub mod manifest;
+pub mod parquet_lanes;
 pub mod pipeline;
 pub mod redact;
 pub mod registry;

@@ -23,9 +23,9 @@ use arrow::datatypes::SchemaRef;
 use async_trait::async_trait;
 use ferry_core::fsutil;
 use ferry_core::manifest::{FERRY_DIR, MANIFEST_FORMAT, Manifest, ManifestStream};
+use ferry_core::parquet_lanes::LaneWriter;
 use ferry_core::sink::{FileEntry, OpenStream};
 use ferry_core::{Error, Result, Sink, StreamOutput, StreamSpec, StreamWriter, WriteMode};
-use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
 use serde::Deserialize;
@@ -219,7 +219,7 @@ impl Write for HashingFile {
 }
 
 enum Encoder {
-    Parquet(ArrowWriter<std::io::BufWriter<HashingFile>>),
+    Parquet(LaneWriter<std::io::BufWriter<HashingFile>>),
     Csv(arrow::csv::Writer<std::io::BufWriter<HashingFile>>),
     Jsonl(arrow::json::LineDelimitedWriter<std::io::BufWriter<HashingFile>>),
 }
@@ -267,7 +267,7 @@ impl FolderWriter {
         );
         let encoder = match self.sink.format {
             FileFormat::Parquet => Encoder::Parquet(
-                ArrowWriter::try_new(out, self.schema.clone(), Some(self.sink.properties()))
+                LaneWriter::try_new(out, self.schema.clone(), Some(self.sink.properties()), None)
                     .map_err(|e| parquet_error(&partial, e))?,
             ),
             FileFormat::Csv => Encoder::Csv(
