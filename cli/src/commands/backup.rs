@@ -73,6 +73,9 @@ struct BackupSection {
     /// Object-storage options over the environment's.
     #[serde(default)]
     storage: BTreeMap<String, String>,
+    /// Size at which a new table's data files are cut, in MiB (default 32).
+    #[serde(default)]
+    target_file_mb: Option<u64>,
     /// Local staging folder for object storage (default: JOB.staging beside the job).
     #[serde(default)]
     staging: Option<PathBuf>,
@@ -178,6 +181,7 @@ pub async fn run(mut args: BackupArgs, quiet: bool) -> Result<(), Failure> {
             path,
             storage: job.backup.storage.clone(),
             staging,
+            target_file_mb: job.backup.target_file_mb,
         })
         .with_context(|| format!("in job {origin} [backup]"))?,
     );

@@ -19,10 +19,14 @@
 //! - an incremental stream's deletions are found by a key scan ([`DeltaSink::stage_keys`]):
 //!   its keys join the next merge, which deletes the rows they no longer cover.
 //!
+//! A new table's files are written in key order ([`order`]), so that later merges
+//! rewrite only the files whose key range they touch.
+//!
 //! The backup may also be on object storage ([`store`]); [`maintain`] applies retention
 //! and verifies a backup, and [`DeltaSource`] reads one back (restore).
 
 pub mod maintain;
+pub mod order;
 pub mod sink;
 pub mod source;
 pub mod store;
@@ -53,6 +57,7 @@ impl SinkFactory for DeltaFactory {
             path: root.display().to_string(),
             storage: Default::default(),
             staging: None,
+            target_file_mb: None,
         })?))
     }
 

@@ -17,8 +17,10 @@ use ferry_core::source::{EventStream, SourceEvent};
 use ferry_core::{Error, Result, Sink, StreamOutput, StreamSpec, StreamWriter, WriteMode, fsutil};
 use futures::StreamExt;
 use parquet::arrow::ArrowWriter;
+use parquet::file::properties::WriterProperties;
 use serde::Deserialize;
 
+use crate::order::{self, Chains, Route};
 use crate::store::Store;
 
 /// Job-file options of the `delta` sink.
@@ -35,13 +37,21 @@ pub struct DeltaConfig {
     /// local backup; required for object storage).
     #[serde(default)]
     pub staging: Option<PathBuf>,
+    /// Data files of a new table are cut at about this many MiB (default 32): a merge
+    /// rewrites every file holding a changed row, so smaller files make smaller merges.
+    #[serde(default)]
+    pub target_file_mb: Option<u64>,
 }
+
+/// Default size of a new table's data files, in MiB.
+pub const DEFAULT_TARGET_FILE_MB: u64 = 32;
 
 /// A folder or object-storage prefix of Delta tables.
 #[derive(Debug)]
 pub struct DeltaSink {
     store: Store,
     work: PathBuf,
+    target_file_bytes: u64,
 }
 
 fn delta_err(context: impl Into<String>) -> impl FnOnce(deltalake_core::DeltaTableError) -> Error {
@@ -89,7 +99,16 @@ impl DeltaSink {
             }
         };
         fsutil::create_dir_all(&work)?;
-        Ok(DeltaSink { store, work })
+        let target_file_bytes = config
+            .target_file_mb
+            .unwrap_or(DEFAULT_TARGET_FILE_MB)
+            .max(1)
+            << 20;
+        Ok(DeltaSink {
+            store,
+            work,
+            target_file_bytes,
+        })
     }
 
     /// Where the tables are.
@@ -205,10 +224,15 @@ impl Sink for DeltaSink {
             staging,
             keys: keys.is_file().then_some(keys),
             mode: open.mode,
-            run_id: open.run_id,
+            // Chains of this writer are its own: files kept from an interrupted run
+            // were chained by another writer, perhaps of the same run.
+            chain_prefix: format!("{}.{}", open.run_id, kept.len()),
+            next_file: kept.len(),
             staged: kept,
-            current: None,
+            chains: Chains::new(&spec.schema, &spec.primary_key),
+            open: Vec::new(),
             rows: 0,
+            target_file_bytes: self.target_file_bytes,
         }))
     }
 }
@@ -219,24 +243,74 @@ struct DeltaWriter {
     staging: PathBuf,
     keys: Option<PathBuf>,
     mode: WriteMode,
-    run_id: String,
     staged: Vec<PathBuf>,
-    current: Option<(PathBuf, ArrowWriter<std::fs::File>)>,
+    /// The key order of the batches (streams with a primary key).
+    chains: Option<Chains>,
+    /// Names this writer's chains apart from those of an interrupted writer.
+    chain_prefix: String,
+    /// The staged files being written: one per chain, or one unordered.
+    open: Vec<StagedFile>,
+    next_file: usize,
     rows: u64,
+    target_file_bytes: u64,
+}
+
+/// A staged file being written, for one route.
+struct StagedFile {
+    route: Route,
+    path: PathBuf,
+    writer: ArrowWriter<std::fs::File>,
+}
+
+/// Staged files are read once, by the commit: plain encoding, row groups small enough
+/// that one per chain fits in memory at once.
+fn staging_properties() -> WriterProperties {
+    WriterProperties::builder()
+        .set_max_row_group_row_count(Some(128 * 1024))
+        .set_max_row_group_bytes(Some(16 << 20))
+        .build()
 }
 
 impl DeltaWriter {
-    fn close_current(&mut self) -> Result<()> {
-        if let Some((path, writer)) = self.current.take() {
-            let file = writer
+    fn close_open(&mut self) -> Result<()> {
+        for staged in std::mem::take(&mut self.open) {
+            let path = staged.path;
+            let file = staged
+                .writer
                 .into_inner()
                 .map_err(|e| Error::external(format!("writing {}", path.display()), e))?;
             file.sync_all().map_err(|e| Error::io(&path, e))?;
-            let done = path.with_extension("parquet");
+            let done = path.with_extension("");
             fsutil::rename(&path, &done)?;
             self.staged.push(done);
         }
         Ok(())
+    }
+
+    /// The open staged file of `route`, opened if needed.
+    fn file_for(&mut self, route: Route) -> Result<&mut StagedFile> {
+        let index = match self.open.iter().position(|f| f.route == route) {
+            Some(i) => i,
+            None => {
+                let name = order::file_name(&self.chain_prefix, route, self.next_file);
+                self.next_file += 1;
+                let path = self.staging.join(format!("{name}.partial"));
+                let file = std::fs::File::create(&path).map_err(|e| Error::io(&path, e))?;
+                let writer = ArrowWriter::try_new(
+                    file,
+                    self.spec.schema.clone(),
+                    Some(staging_properties()),
+                )
+                .map_err(|e| Error::external(format!("writing {}", path.display()), e))?;
+                self.open.push(StagedFile {
+                    route,
+                    path,
+                    writer,
+                });
+                self.open.len() - 1
+            }
+        };
+        Ok(&mut self.open[index])
     }
 }
 
@@ -247,6 +321,9 @@ struct Publish {
     mode: WriteMode,
     staged: Vec<PathBuf>,
     keys: Option<PathBuf>,
+    /// Every staged file is in a key-ordered chain.
+    ordered: bool,
+    target_file_bytes: u64,
 }
 
 /// Marks the merge source's rows read from the stream, as opposed to keys of a key
@@ -277,9 +354,30 @@ impl Publish {
             return Ok(Changes::default());
         }
         // Delta's own planner must be in the session that runs its writes and merges.
+        // One partition: the rows reach the (single) file writer in the order they are
+        // read, so a key-ordered table stays key-ordered through writes and merges.
+        let overrides = std::collections::HashMap::from([(
+            "datafusion.execution.target_partitions".to_string(),
+            "1".to_string(),
+        )]);
         let ctx: SessionContext =
-            deltalake_core::delta_datafusion::DeltaSessionContext::new().into_inner();
-        let rows = if self.staged.is_empty() {
+            deltalake_core::delta_datafusion::DeltaSessionContext::new_with_session_overrides(
+                &overrides,
+            )
+            .map_err(delta_err(format!("{stream}: configuring the session")))?
+            .into_inner();
+        let chains = (!exists && self.ordered && !keys.is_empty())
+            .then(|| order::group_chains(&self.staged))
+            .flatten()
+            .filter(|chains| !chains.is_empty());
+        let rows = if let Some(chains) = chains {
+            tracing::debug!(
+                stream,
+                chains = chains.len(),
+                "Writing the new table in key order."
+            );
+            order::ordered_scan(&ctx, &self.spec.schema, keys, chains).await?
+        } else if self.staged.is_empty() {
             ctx.read_batch(RecordBatch::new_empty(self.spec.schema.clone()))
                 .map_err(df_err(format!("{stream}: an empty read")))?
         } else {
@@ -308,6 +406,12 @@ impl Publish {
             if exists {
                 // Columns the table lacks are added (older versions read without them).
                 write = write.with_schema_mode(SchemaMode::Merge);
+            } else {
+                // A table property, so merges and rewrites cut their files alike.
+                write = write.with_configuration([(
+                    "delta.targetFileSize",
+                    Some(self.target_file_bytes.to_string()),
+                )]);
             }
             let table = write
                 .with_table_name(stream.clone())
@@ -564,27 +668,21 @@ impl StreamWriter for DeltaWriter {
         if batch.num_rows() == 0 {
             return Ok(());
         }
-        if self.current.is_none() {
-            let path = self.staging.join(format!(
-                "{}-{:05}.parquet.partial",
-                self.run_id,
-                self.staged.len()
-            ));
-            let file = std::fs::File::create(&path).map_err(|e| Error::io(&path, e))?;
-            let writer = ArrowWriter::try_new(file, self.spec.schema.clone(), None)
-                .map_err(|e| Error::external(format!("writing {}", path.display()), e))?;
-            self.current = Some((path, writer));
-        }
-        let (path, writer) = self.current.as_mut().expect("opened above");
-        writer
+        let route = match self.chains.as_mut() {
+            Some(chains) => chains.route(&batch),
+            None => Route::Unordered,
+        };
+        let staged = self.file_for(route)?;
+        staged
+            .writer
             .write(&batch)
-            .map_err(|e| Error::external(format!("writing {}", path.display()), e))?;
+            .map_err(|e| Error::external(format!("writing {}", staged.path.display()), e))?;
         self.rows += batch.num_rows() as u64;
         Ok(())
     }
 
     async fn flush(&mut self) -> Result<serde_json::Value> {
-        self.close_current()?;
+        self.close_open()?;
         let names: Vec<String> = self
             .staged
             .iter()
@@ -595,14 +693,16 @@ impl StreamWriter for DeltaWriter {
     }
 
     async fn commit(mut self: Box<Self>) -> Result<StreamOutput> {
-        self.close_current()?;
+        self.close_open()?;
         let rows = self.rows;
         let publish = Publish {
             spec: self.spec.clone(),
             store: self.store.clone(),
             mode: self.mode,
+            ordered: self.chains.as_ref().is_some_and(Chains::ordered),
             staged: std::mem::take(&mut self.staged),
             keys: self.keys.take(),
+            target_file_bytes: self.target_file_bytes,
         };
         drop(self);
         let changes = publish.run().await?;

@@ -88,6 +88,7 @@ async fn columns_are_added_kept_and_widened_and_each_version_keeps_its_own() {
         path: dir.path().join("b").display().to_string(),
         storage: BTreeMap::new(),
         staging: None,
+        target_file_mb: None,
     })
     .unwrap();
     let v0 = spec(vec![
