@@ -215,6 +215,15 @@ impl Source for PostgresSource {
         let snapshot = self.snapshot().await?;
         let partitions = match &options.resume {
             Some(cp) => parse_partitions(cp, &stream.name)?,
+            // An incremental read fetches the few rows changed since: one query, which
+            // PostgreSQL answers from an index on the cursor column if there is one
+            // (each key range would otherwise repeat that index scan).
+            None if options.since.is_some() => vec![Partition {
+                lo: None,
+                hi: None,
+                after: None,
+                done: false,
+            }],
             None => plan_partitions(&self.settings, &snapshot, &table, &plan, stream).await?,
         };
         let cursor = match (&options.resume, &options.since) {
@@ -230,6 +239,9 @@ impl Source for PostgresSource {
             Some(cp) => CursorState::from_checkpoint(cp, &plan)?,
             None => None,
         };
+        if let (Some(_), Some(c)) = (&since, &plan.cursor) {
+            warn_unindexed_cursor(&snapshot.client, &table, &c.name).await;
+        }
         let (tx, rx) = mpsc::channel::<Result<SourceEvent>>(1);
         let ctx = Arc::new(ReadContext {
             settings: self.settings.clone(),
@@ -242,6 +254,27 @@ impl Source for PostgresSource {
         Ok(Box::pin(futures::stream::unfold(rx, |mut rx| async move {
             rx.recv().await.map(|ev| (ev, rx))
         })))
+    }
+}
+
+/// An incremental read filters on the cursor column. Without an index leading with
+/// it, PostgreSQL scans the whole table to find the few changed rows, on every run
+/// (Odoo, for one, indexes no `write_date`): say so, once per read.
+async fn warn_unindexed_cursor(client: &Client, table: &Table, column: &str) {
+    let sql = "SELECT EXISTS (SELECT 1 FROM pg_index i JOIN pg_attribute a \
+               ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0] \
+               WHERE i.indrelid = to_regclass($1) AND a.attname = $2)";
+    if let Ok(row) = client.query_one(sql, &[&table.quoted(), &column]).await
+        && !row.get::<_, bool>(0)
+    {
+        tracing::warn!(
+            stream = %table.spec.name,
+            cursor = column,
+            "No index leads with the cursor column: each incremental read scans the \
+             whole table. `CREATE INDEX ON {} ({})` makes it read only what changed.",
+            table.quoted(),
+            quote_ident(column)
+        );
     }
 }
 
