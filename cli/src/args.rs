@@ -25,7 +25,9 @@ Examples:
   ferry backup nightly.toml                    # incremental backup into Delta tables, with history
 
 Exit codes: 0 success, 1 failure, 2 usage or configuration error, 130 interrupted.
-Logs: -v / -vv, or FERRY_LOG=debug.";
+Logs: -v / -vv, or FERRY_LOG=debug.
+Parquet encoding threads per file: FERRY_ENCODER_THREADS=N (default one per core, at most 4;
+0 encodes in the writing thread, for the least memory).";
 
 #[derive(Debug, Args)]
 pub struct Global {

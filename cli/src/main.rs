@@ -63,7 +63,28 @@ impl<E: Into<anyhow::Error>> From<E> for Failure {
     }
 }
 
+/// glibc gives each thread that allocates its own heap ("arena", up to eight per
+/// core) and returns little of it to the system: with encoder and reader threads
+/// beside the async workers, peak RSS grew by a quarter for the same work. Two arenas
+/// keep a run's memory at what it holds (as `MALLOC_ARENA_MAX=2` would), and the
+/// environment variable still wins when set.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn limit_malloc_arenas() {
+    if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
+        // SAFETY: mallopt only sets an allocator parameter; it runs before any other
+        // thread exists, as glibc requires for M_ARENA_MAX.
+        #[allow(unsafe_code)]
+        unsafe {
+            libc::mallopt(libc::M_ARENA_MAX, 2);
+        }
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn limit_malloc_arenas() {}
+
 fn main() -> ExitCode {
+    limit_malloc_arenas();
     let cli = args::Cli::parse();
     init_tracing(cli.global.verbose, cli.global.quiet);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
