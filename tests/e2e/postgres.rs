@@ -674,6 +674,27 @@ fn incremental_reads_take_rows_at_or_after_the_high_water_mark() {
     );
     let third = extract();
     assert_eq!(third["streams"][0]["rows"], 0, "{third}");
+    // No index leads with write_date: an incremental read says it scans the table,
+    // and stops saying so once the index exists.
+    let loud = |out: &Path| {
+        stderr(&ferry_ok(&[
+            "extract",
+            &db.url(),
+            "--out",
+            out.to_str().unwrap(),
+            "--cursor",
+            "public.sale_order=write_date",
+        ]))
+    };
+    let unindexed = loud(&out);
+    assert!(
+        unindexed.contains("No index leads with the cursor column")
+            && unindexed.contains("CREATE INDEX ON"),
+        "{unindexed}"
+    );
+    db.psql("CREATE INDEX ON sale_order (state, id); CREATE INDEX ON sale_order (write_date);");
+    let indexed = loud(&out);
+    assert!(!indexed.contains("No index leads"), "{indexed}");
     if let Some(ids) = run_python(
         "import sys, pyarrow.parquet as pq\n\
          t = pq.read_table(sys.argv[1])\n\
