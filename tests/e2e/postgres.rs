@@ -646,18 +646,23 @@ fn incremental_reads_take_rows_at_or_after_the_high_water_mark() {
     );
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
-    let extract = || {
-        json_report(&ferry_ok(&[
+    let url = db.url();
+    let run = |quiet: bool| {
+        let mut args = vec![
             "extract",
-            &db.url(),
+            &url,
             "--out",
             out.to_str().unwrap(),
             "--cursor",
             "public.sale_order=write_date",
-            "--quiet",
             "--json",
-        ]))
+        ];
+        if quiet {
+            args.push("--quiet");
+        }
+        ferry_ok(&args)
     };
+    let extract = || json_report(&run(true));
     let first = extract();
     assert_eq!(first["streams"][0]["rows"], 1001, "{first}");
     // A row written at the same instant as the high-water mark, one after it, one updated.
@@ -676,24 +681,14 @@ fn incremental_reads_take_rows_at_or_after_the_high_water_mark() {
     assert_eq!(third["streams"][0]["rows"], 0, "{third}");
     // No index leads with write_date: an incremental read says it scans the table,
     // and stops saying so once the index exists.
-    let loud = |out: &Path| {
-        stderr(&ferry_ok(&[
-            "extract",
-            &db.url(),
-            "--out",
-            out.to_str().unwrap(),
-            "--cursor",
-            "public.sale_order=write_date",
-        ]))
-    };
-    let unindexed = loud(&out);
+    let unindexed = stderr(&run(false));
     assert!(
         unindexed.contains("No index leads with the cursor column")
             && unindexed.contains("CREATE INDEX ON"),
         "{unindexed}"
     );
     db.psql("CREATE INDEX ON sale_order (state, id); CREATE INDEX ON sale_order (write_date);");
-    let indexed = loud(&out);
+    let indexed = stderr(&run(false));
     assert!(!indexed.contains("No index leads"), "{indexed}");
     if let Some(ids) = run_python(
         "import sys, pyarrow.parquet as pq\n\
