@@ -7,12 +7,13 @@
 //! are independent, so [`LaneWriter`] hands the leaf columns of each batch to a few
 //! long-lived encoder threads ("lanes", each owning a fixed share of the columns) and
 //! returns at once; at a row group's end it collects the chunks and appends them in
-//! column order. The file is the one an `ArrowWriter` with the same properties would
-//! write, byte for byte, whatever the number of lanes.
+//! column order. Row groups cut by a row limit give the file an `ArrowWriter` with
+//! the same properties would write, byte for byte, whatever the number of lanes.
 //!
 //! Memory stays bounded: each lane's queue holds at most [`QUEUE_DEPTH`] batches, and
-//! a row group closes at the properties' row or byte limit (bytes as the lanes'
-//! estimate of their encoded size), as `ArrowWriter` does.
+//! a row group closes at the properties' row or byte limit, as `ArrowWriter` does. The
+//! bytes are the lanes' estimate of their encoded size, which lags the batches still
+//! queued, so a byte limit may close a group a batch or two later than `ArrowWriter`.
 
 use std::io::Write;
 use std::sync::Arc;
@@ -320,11 +321,6 @@ impl<W: Write + Send> LaneWriter<W> {
             .iter()
             .map(|l| l.bytes.load(Ordering::Relaxed))
             .sum()
-    }
-
-    /// Rows in the open row group.
-    pub fn in_progress_rows(&self) -> usize {
-        if self.group_open { self.group_rows } else { 0 }
     }
 
     /// Finishes the file (last row group, footer) and returns the output.

@@ -262,8 +262,8 @@ struct StagedFile {
     writer: ArrowWriter<std::fs::File>,
 }
 
-/// Staged files are read once, by the commit: plain encoding, row groups small enough
-/// that one per chain fits in memory at once.
+/// Staged files are read once, by the commit: uncompressed (parquet's default), with
+/// row groups small enough that one per chain fits in memory at once.
 fn staging_properties() -> WriterProperties {
     WriterProperties::builder()
         .set_max_row_group_row_count(Some(128 * 1024))

@@ -218,12 +218,7 @@ impl Source for PostgresSource {
             // An incremental read fetches the few rows changed since: one query, which
             // PostgreSQL answers from an index on the cursor column if there is one
             // (each key range would otherwise repeat that index scan).
-            None if options.since.is_some() => vec![Partition {
-                lo: None,
-                hi: None,
-                after: None,
-                done: false,
-            }],
+            None if options.since.is_some() => vec![Partition::whole()],
             None => plan_partitions(&self.settings, &snapshot, &table, &plan, stream).await?,
         };
         let cursor = match (&options.resume, &options.since) {
@@ -368,6 +363,18 @@ struct Partition {
     done: bool,
 }
 
+impl Partition {
+    /// The whole table, not yet read.
+    fn whole() -> Partition {
+        Partition {
+            lo: None,
+            hi: None,
+            after: None,
+            done: false,
+        }
+    }
+}
+
 fn parse_partitions(cp: &Checkpoint, stream: &str) -> Result<Vec<Partition>> {
     let bad = || {
         Error::data(
@@ -404,12 +411,7 @@ async fn plan_partitions(
     plan: &Plan,
     spec: &StreamSpec,
 ) -> Result<Vec<Partition>> {
-    let whole = vec![Partition {
-        lo: None,
-        hi: None,
-        after: None,
-        done: false,
-    }];
+    let whole = vec![Partition::whole()];
     let Some(keys) = &plan.keyset else {
         return Ok(whole);
     };
