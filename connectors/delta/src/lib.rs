@@ -20,13 +20,17 @@
 //!   its keys join the next merge, which deletes the rows they no longer cover.
 //!
 //! A new table's files are written in key order ([`order`]), so that later merges
-//! rewrite only the files whose key range they touch.
+//! rewrite only the files whose key range they touch. New tables allow deletion
+//! vectors: a small incremental merge ([`patch`]) marks the rows it replaces deleted
+//! ([`dv`]) and appends their new versions instead of rewriting files.
 //!
 //! The backup may also be on object storage ([`store`]); [`maintain`] applies retention
 //! and verifies a backup, and [`DeltaSource`] reads one back (restore).
 
+pub mod dv;
 pub mod maintain;
 pub mod order;
+pub mod patch;
 pub mod sink;
 pub mod source;
 pub mod store;

@@ -1,6 +1,7 @@
 //! Keeping a backup in shape: retention (old versions' files vacuumed, old log entries
 //! removed) and verification (every log entry parses, every data file of the current
-//! version is there, has its recorded size, decodes, and holds its recorded rows).
+//! version is there, has its recorded size, decodes, and holds its recorded rows;
+//! every deletion vector reads back with its checksum and row count).
 
 use bytes::Bytes;
 use deltalake_core::checkpoints::{cleanup_expired_logs_for, create_checkpoint};
@@ -162,6 +163,8 @@ pub struct TableCheck {
     pub rows: u64,
     /// Bytes in them.
     pub bytes: u64,
+    /// Deletion vectors checked (each read back whole: size, checksum, row count).
+    pub deletion_vectors: u64,
     /// Everything wrong, each naming the file.
     pub problems: Vec<String>,
 }
@@ -306,6 +309,23 @@ async fn check_files(
     };
     for file in files {
         let location = StorePath::from(format!("{root}/{}", file.object_store_path()));
+        if let Some(dv) = file.deletion_vector_descriptor()
+            && seen.insert(format!("{}@{:?}", dv.path_or_inline_dv, dv.offset))
+        {
+            check.deletion_vectors += 1;
+            match crate::dv::read(&*table.object_store(), table.table_url(), &dv).await {
+                Ok(deleted) => {
+                    if let (Some(last), Some(rows)) = (deleted.max(), file.num_records())
+                        && last >= rows as u64
+                    {
+                        check.problems.push(format!(
+                            "{location}: its deletion vector deletes row {last}, the file has {rows}"
+                        ));
+                    }
+                }
+                Err(e) => check.problems.push(format!("{location}: {e}")),
+            }
+        }
         if !seen.insert(location.to_string()) {
             continue;
         }

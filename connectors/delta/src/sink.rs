@@ -21,6 +21,7 @@ use parquet::file::properties::WriterProperties;
 use serde::Deserialize;
 
 use crate::order::{self, Chains, Route};
+use crate::patch;
 use crate::store::Store;
 
 /// Job-file options of the `delta` sink.
@@ -37,8 +38,9 @@ pub struct DeltaConfig {
     /// local backup; required for object storage).
     #[serde(default)]
     pub staging: Option<PathBuf>,
-    /// Data files of a new table are cut at about this many MiB (default 32): a merge
-    /// rewrites every file holding a changed row, so smaller files make smaller merges.
+    /// Data files of a new table are cut at about this many MiB (default 32): a
+    /// copy-on-write merge (large changes, key scans) rewrites every file holding a
+    /// changed row, so smaller files make smaller merges.
     #[serde(default)]
     pub target_file_mb: Option<u64>,
 }
@@ -353,6 +355,14 @@ impl Publish {
             // read still commits: the source lost every row.)
             return Ok(Changes::default());
         }
+        if exists
+            && key_scan.is_none()
+            && self.mode == WriteMode::Append
+            && let Some(changes) =
+                patch::merge(&table, &self.spec, &self.staged, self.target_file_bytes).await?
+        {
+            return Ok(changes);
+        }
         // Delta's own planner must be in the session that runs its writes and merges.
         // One partition: the rows reach the (single) file writer in the order they are
         // read, so a key-ordered table stays key-ordered through writes and merges.
@@ -408,10 +418,16 @@ impl Publish {
                 write = write.with_schema_mode(SchemaMode::Merge);
             } else {
                 // A table property, so merges and rewrites cut their files alike.
-                write = write.with_configuration([(
+                let mut properties = vec![(
                     "delta.targetFileSize",
                     Some(self.target_file_bytes.to_string()),
-                )]);
+                )];
+                if !keys.is_empty() {
+                    // Small merges leave files in place and mark rows deleted
+                    // ([`patch`]); tables without a key are only appended to.
+                    properties.push(("delta.enableDeletionVectors", Some("true".to_owned())));
+                }
+                write = write.with_configuration(properties);
             }
             let table = write
                 .with_table_name(stream.clone())
