@@ -398,6 +398,17 @@ fn backups_record_inserts_updates_and_deletions_and_keep_each_state_readable() {
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["ok"], json!(true), "{v:#}");
     assert_eq!(v["tables"].as_array().unwrap().len(), 2);
+    let items_check = v["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["stream"] == json!("public.items"))
+        .unwrap();
+    assert_eq!(items_check["live_rows"], json!(state2.0.len()), "{v:#}");
+    assert!(
+        items_check["deletion_vectors"].as_u64().unwrap() >= 1,
+        "{v:#}"
+    );
     let restored = dir.path().join("restored-v0");
     ferry_ok(&[
         "restore",

@@ -495,13 +495,13 @@ pub async fn verify(args: VerifyArgs) -> Result<(), Failure> {
     } else {
         for c in &checks {
             eprintln!(
-                "  {:<30} version {:>4} ({} readable)  {:>4} log entries  {:>5} files  {:>12} rows  {}",
+                "  {:<30} version {:>4} ({} readable)  {:>4} log entries  {:>5} files  {:>12} rows now  {}",
                 c.stream,
                 c.version.map_or("-".into(), |v| v.to_string()),
                 c.versions,
                 c.log_entries,
                 c.files,
-                c.rows,
+                c.live_rows,
                 if c.problems.is_empty() {
                     "ok"
                 } else {

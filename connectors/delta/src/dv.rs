@@ -12,7 +12,7 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use deltalake_core::kernel::{DeletionVectorDescriptor, StorageType};
+use deltalake_core::kernel::{DeletionVectorDescriptor, LogicalFileView, StorageType};
 use object_store::path::Path as StorePath;
 use object_store::{ObjectStore, ObjectStoreExt};
 use roaring::RoaringTreemap;
@@ -121,6 +121,16 @@ pub async fn read(
         ));
     }
     Ok(rows)
+}
+
+/// The rows of a data file its deletion vector leaves, by the log (statistics and
+/// vector cardinality; 0 without statistics).
+pub fn live_rows(file: &LogicalFileView) -> u64 {
+    let rows = file.num_records().unwrap_or(0) as u64;
+    let gone = file
+        .deletion_vector_descriptor()
+        .map_or(0, |d| d.cardinality.max(0) as u64);
+    rows.saturating_sub(gone)
 }
 
 /// Rows to delete from one file, as the kernel's writer takes them.

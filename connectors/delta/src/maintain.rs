@@ -159,8 +159,11 @@ pub struct TableCheck {
     pub log_entries: u64,
     /// Data files checked: those of every version the log holds.
     pub files: u64,
-    /// Rows in them (a file in several versions counts once).
+    /// Rows in them (a file in several versions counts once), deleted ones included.
     pub rows: u64,
+    /// Rows the latest version holds: its files' rows less those its deletion
+    /// vectors delete.
+    pub live_rows: u64,
     /// Bytes in them.
     pub bytes: u64,
     /// Deletion vectors checked (each read back whole: size, checksum, row count).
@@ -196,14 +199,17 @@ pub async fn verify(store: &Store) -> Result<Vec<TableCheck>> {
                 let latest = check.version;
                 for v in versions.iter().filter(|v| Some(**v) != latest) {
                     match store.open(&stream, Some(*v), None).await {
-                        Ok(old) => check_files(&old, &*objects, &root, &mut check, &mut seen).await,
+                        Ok(old) => {
+                            check_files(&old, &*objects, &root, &mut check, &mut seen).await;
+                        }
                         Err(e) => check.problems.push(format!(
                             "version {v}: {}",
                             ferry_core::pipeline::error_chain(&e)
                         )),
                     }
                 }
-                check_files(&table, &*objects, &root, &mut check, &mut seen).await;
+                check.live_rows =
+                    check_files(&table, &*objects, &root, &mut check, &mut seen).await;
                 check.versions = versions.len() as u64;
             }
         }
@@ -279,18 +285,20 @@ async fn check_log(
     versions
 }
 
+/// Checks the files of one version not checked yet; the rows that version holds,
+/// by the log.
 async fn check_files(
     table: &deltalake_core::DeltaTable,
     objects: &dyn ObjectStore,
     root: &StorePath,
     check: &mut TableCheck,
     seen: &mut std::collections::HashSet<String>,
-) {
+) -> u64 {
     let state = match table.snapshot() {
         Ok(s) => s,
         Err(e) => {
             check.problems.push(format!("{}: {e}", check.stream));
-            return;
+            return 0;
         }
     };
     let files: Vec<_> = match state
@@ -304,9 +312,10 @@ async fn check_files(
             check
                 .problems
                 .push(format!("{}: listing data files: {e}", check.stream));
-            return;
+            return 0;
         }
     };
+    let live = files.iter().map(crate::dv::live_rows).sum();
     for file in files {
         let location = StorePath::from(format!("{root}/{}", file.object_store_path()));
         if let Some(dv) = file.deletion_vector_descriptor()
@@ -361,6 +370,7 @@ async fn check_files(
                 .push(format!("{location}: does not decode: {e}")),
         }
     }
+    live
 }
 
 /// Decodes every page of a Parquet file; its row count.

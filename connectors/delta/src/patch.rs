@@ -37,9 +37,10 @@ use url::Url;
 
 use crate::dv;
 
-/// Above this much staged data (uncompressed Parquet, about what it takes in memory)
-/// a run merges the usual way.
-const MAX_STAGED_BYTES: u64 = 256 << 20;
+/// Above this much staged data a run merges the usual way. The staged files are
+/// uncompressed Parquet; the merge holds their rows in memory with the rows' key and
+/// whole-row encodings, two to three times this at most.
+const MAX_STAGED_BYTES: u64 = 128 << 20;
 
 /// A run changing more than one row in this many merges the usual way: the new
 /// versions would be most of a file anyway, and reads skip fewer deleted rows.
@@ -205,16 +206,7 @@ pub async fn merge(
         .try_collect()
         .await
         .map_err(delta_err(format!("{stream}: listing the data files")))?;
-    let live_rows: u64 = views
-        .iter()
-        .map(|f| {
-            let rows = f.num_records().unwrap_or(0) as u64;
-            let gone = f
-                .deletion_vector_descriptor()
-                .map_or(0, |d| d.cardinality.max(0) as u64);
-            rows.saturating_sub(gone)
-        })
-        .sum();
+    let live_rows: u64 = views.iter().map(dv::live_rows).sum();
     let Some(incoming) = read_staged(staged, &schema, stream)? else {
         return Ok(None);
     };

@@ -242,3 +242,66 @@ async fn scattered_changes(spec: StreamSpec) {
     let checks = ferry_delta::maintain::verify(sink.store()).await.unwrap();
     assert!(checks[0].problems.is_empty(), "{:?}", checks[0].problems);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_names_a_damaged_or_missing_deletion_vector() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("b");
+    let sink = DeltaSink::new(DeltaConfig {
+        path: root.display().to_string(),
+        storage: BTreeMap::new(),
+        staging: None,
+        target_file_mb: None,
+    })
+    .unwrap();
+    let spec = spec(None);
+    let first: Vec<_> = (0..1_000).map(|i| (i, note(i))).collect();
+    run(&sink, &spec, "r1", &first).await;
+    run(&sink, &spec, "r2", &[(7, Some("changed".into()))]).await;
+    let checks = ferry_delta::maintain::verify(sink.store()).await.unwrap();
+    assert!(checks[0].problems.is_empty(), "{:?}", checks[0].problems);
+    assert_eq!(
+        (checks[0].deletion_vectors, checks[0].live_rows),
+        (1, 1_000)
+    );
+    assert_eq!(
+        checks[0].rows, 1_001,
+        "the replaced row is still in its file"
+    );
+
+    let vector = std::fs::read_dir(root.join("lines"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("deletion_vector_")
+        })
+        .expect("a deletion vector file");
+    let name = vector.file_name().unwrap().to_string_lossy().into_owned();
+    let mut bytes = std::fs::read(&vector).unwrap();
+    let at = bytes.len() - 5;
+    bytes[at] ^= 0x01;
+    std::fs::write(&vector, &bytes).unwrap();
+    let checks = ferry_delta::maintain::verify(sink.store()).await.unwrap();
+    assert!(
+        checks[0]
+            .problems
+            .iter()
+            .any(|p| p.contains(&name) && p.contains("checksum")),
+        "{:?}",
+        checks[0].problems
+    );
+    std::fs::remove_file(&vector).unwrap();
+    let checks = ferry_delta::maintain::verify(sink.store()).await.unwrap();
+    assert!(
+        checks[0]
+            .problems
+            .iter()
+            .any(|p| p.contains(&name) && p.ends_with("missing")),
+        "{:?}",
+        checks[0].problems
+    );
+}
