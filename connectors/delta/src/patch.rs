@@ -364,7 +364,7 @@ pub async fn merge(
         stream,
         inserted,
         updated,
-        deletion_vectors = replaced,
+        rows_marked_deleted = replaced,
         "Merged with deletion vectors."
     );
     Ok(Some(Changes {
