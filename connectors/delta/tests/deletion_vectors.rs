@@ -10,10 +10,12 @@ use std::sync::Arc;
 use arrow::array::{Array, Int64Array, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema};
 use datafusion::prelude::SessionContext;
-use ferry_core::sink::{Changes, OpenStream};
+use ferry_core::StreamSpec;
+use ferry_core::sink::Changes;
 use ferry_core::source::SourceEvent;
-use ferry_core::{Sink, StreamSpec, WriteMode};
 use ferry_delta::{DeltaConfig, DeltaSink, open_provider};
+
+mod common;
 
 const ROWS: i64 = 100_000;
 
@@ -50,21 +52,7 @@ async fn run(
     run_id: &str,
     rows: &[(i64, Option<String>)],
 ) -> Changes {
-    let mut w = sink
-        .open_stream(
-            spec,
-            OpenStream {
-                mode: WriteMode::Append,
-                resume: None,
-                run_id: run_id.into(),
-            },
-        )
-        .await
-        .unwrap();
-    for chunk in rows.chunks(5_000) {
-        w.write(batch(chunk)).await.unwrap();
-    }
-    w.commit().await.unwrap().changes.unwrap()
+    common::run(sink, spec, run_id, rows.chunks(5_000).map(batch)).await
 }
 
 /// Every row of the table at `version` (latest by default), as ferry reads it.

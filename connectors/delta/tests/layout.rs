@@ -8,10 +8,11 @@ use std::sync::Arc;
 
 use arrow::array::{Array, Int64Array, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema};
-use ferry_core::sink::OpenStream;
-use ferry_core::{Sink, StreamSpec, WriteMode};
+use ferry_core::StreamSpec;
 use ferry_delta::{DeltaConfig, DeltaSink};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+mod common;
 
 const ROWS: i64 = 240_000;
 const BATCH: i64 = 6_000;
@@ -48,21 +49,7 @@ fn batch(ids: std::ops::Range<i64>, tag: &str) -> RecordBatch {
 }
 
 async fn run(sink: &DeltaSink, run_id: &str, batches: Vec<RecordBatch>) {
-    let mut w = sink
-        .open_stream(
-            &spec(),
-            OpenStream {
-                mode: WriteMode::Append,
-                resume: None,
-                run_id: run_id.into(),
-            },
-        )
-        .await
-        .unwrap();
-    for b in batches {
-        w.write(b).await.unwrap();
-    }
-    w.commit().await.unwrap();
+    common::run(sink, &spec(), run_id, batches).await;
 }
 
 /// The table's data files and each one's (min id, max id, rows).
