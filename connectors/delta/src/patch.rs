@@ -543,10 +543,11 @@ async fn probe_file(incoming: &Incoming, file: usize, target: Target) -> Result<
     let cursor = incoming
         .cursor
         .as_ref()
-        .filter(|c| file_schema.index_of(&c.name).is_ok());
-    if let Some(c) = cursor {
-        roots.push(file_schema.index_of(&c.name).expect("checked"));
+        .and_then(|c| Some((c, file_schema.index_of(&c.name).ok()?)));
+    if let Some((_, at)) = cursor {
+        roots.push(at);
     }
+    let cursor = cursor.map(|(c, _)| c);
     let column = |batch: &RecordBatch, name: &str| -> Result<ArrayRef> {
         let found = batch
             .column_by_name(name)

@@ -13,7 +13,7 @@ use datafusion::prelude::SessionContext;
 use ferry_core::StreamSpec;
 use ferry_core::sink::Changes;
 use ferry_core::source::SourceEvent;
-use ferry_delta::{DeltaConfig, DeltaSink, open_provider};
+use ferry_delta::{DeltaSink, open_provider};
 
 mod common;
 
@@ -105,13 +105,7 @@ async fn with_a_cursor_moved_rows_are_updates_and_the_others_are_compared() {
 
 async fn scattered_changes(spec: StreamSpec) {
     let dir = tempfile::tempdir().unwrap();
-    let sink = DeltaSink::new(DeltaConfig {
-        path: dir.path().join("b").display().to_string(),
-        storage: BTreeMap::new(),
-        staging: None,
-        target_file_mb: Some(1),
-    })
-    .unwrap();
+    let sink = common::local_sink(&dir.path().join("b"), Some(1));
     let first: Vec<_> = (0..ROWS).map(|i| (i, note(i))).collect();
     run(&sink, &spec, "r1", &first).await;
     let (before, none) = files(&sink).await;
@@ -235,13 +229,7 @@ async fn scattered_changes(spec: StreamSpec) {
 async fn verify_names_a_damaged_or_missing_deletion_vector() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("b");
-    let sink = DeltaSink::new(DeltaConfig {
-        path: root.display().to_string(),
-        storage: BTreeMap::new(),
-        staging: None,
-        target_file_mb: None,
-    })
-    .unwrap();
+    let sink = common::local_sink(&root, None);
     let spec = spec(None);
     let first: Vec<_> = (0..1_000).map(|i| (i, note(i))).collect();
     run(&sink, &spec, "r1", &first).await;

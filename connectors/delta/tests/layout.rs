@@ -9,7 +9,7 @@ use std::sync::Arc;
 use arrow::array::{Array, Int64Array, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema};
 use ferry_core::StreamSpec;
-use ferry_delta::{DeltaConfig, DeltaSink};
+use ferry_delta::DeltaSink;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 mod common;
@@ -84,13 +84,7 @@ async fn files(sink: &DeltaSink) -> BTreeMap<String, (i64, i64, usize)> {
 async fn interleaved_ranges_make_key_ordered_files_and_a_large_recent_change_rewrites_only_its_files()
  {
     let dir = tempfile::tempdir().unwrap();
-    let sink = DeltaSink::new(DeltaConfig {
-        path: dir.path().join("b").display().to_string(),
-        storage: BTreeMap::new(),
-        staging: None,
-        target_file_mb: Some(1),
-    })
-    .unwrap();
+    let sink = common::local_sink(&dir.path().join("b"), Some(1));
 
     // Two key ranges, their batches interleaved.
     let half = ROWS / 2;

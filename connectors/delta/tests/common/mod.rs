@@ -28,3 +28,15 @@ pub async fn run(
     }
     w.commit().await.unwrap().changes.unwrap()
 }
+
+/// A sink writing local tables under `root`, with data files cut at about
+/// `target_file_mb` MiB (the default when `None`).
+pub fn local_sink(root: &std::path::Path, target_file_mb: Option<u64>) -> DeltaSink {
+    DeltaSink::new(ferry_delta::DeltaConfig {
+        path: root.display().to_string(),
+        storage: std::collections::BTreeMap::new(),
+        staging: None,
+        target_file_mb,
+    })
+    .unwrap()
+}
