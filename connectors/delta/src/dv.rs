@@ -21,6 +21,11 @@ use url::Url;
 /// Marks a portable roaring bitmap array, the one format Delta defines.
 const MAGIC: u32 = 1_681_511_377;
 
+/// The four bytes at `at`, when there are four.
+fn word(bytes: &[u8], at: usize) -> Option<[u8; 4]> {
+    bytes.get(at..at + 4)?.try_into().ok()
+}
+
 fn crc32(magic_and_bitmap: &[&[u8]]) -> u32 {
     let crc = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC);
     let mut digest = crc.digest();
@@ -93,22 +98,21 @@ pub async fn read(
                     e => format!("{path}: cannot be read: {e}"),
                 })?;
             let what = format!("{path} at byte {start}");
-            if bytes.len() != 4 + size + 4 {
+            let (Some(stored), Some(sum)) = (word(&bytes, 0), word(&bytes, 4 + size)) else {
                 return Err(format!("{what}: shorter than the log records"));
-            }
-            let stored = u32::from_be_bytes(bytes[..4].try_into().expect("4 bytes")) as usize;
+            };
+            let stored = u32::from_be_bytes(stored) as usize;
             if stored != size {
                 return Err(format!("{what}: {stored} bytes, the log records {size}"));
             }
             let body = bytes.slice(4..4 + size);
-            let sum = u32::from_be_bytes(bytes[4 + size..].try_into().expect("4 bytes"));
-            if sum != crc32(&[&body]) {
+            if u32::from_be_bytes(sum) != crc32(&[&body]) {
                 return Err(format!("{what}: checksum mismatch"));
             }
             (what, body)
         }
     };
-    if bitmap.len() < 4 || u32::from_le_bytes(bitmap[..4].try_into().expect("4 bytes")) != MAGIC {
+    if word(&bitmap, 0).map(u32::from_le_bytes) != Some(MAGIC) {
         return Err(format!("{what}: not a roaring bitmap array"));
     }
     let rows = RoaringTreemap::deserialize_from(&bitmap[4..])

@@ -165,6 +165,18 @@ struct Hits {
     rows: Vec<(u64, u32, bool)>,
 }
 
+/// What became of an incoming row, in rising precedence: a live row with its key
+/// that differs makes it an update, an equal one leaves the table alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Fate {
+    /// No live row has its key: an insert.
+    New,
+    /// Replaces a live row that differs.
+    Updated,
+    /// A live row equals it: nothing to write.
+    Same,
+}
+
 /// Merges the staged rows of an incremental run into `table` with deletion vectors.
 /// `None` when the run does not qualify (see the module doc); then nothing was
 /// written.
@@ -175,6 +187,7 @@ pub async fn merge(
     table: &DeltaTable,
     spec: &StreamSpec,
     staged: &[PathBuf],
+    staged_rows: u64,
     target_file_bytes: u64,
 ) -> Result<Option<Changes>> {
     let stream = &spec.name;
@@ -207,14 +220,14 @@ pub async fn merge(
         .await
         .map_err(delta_err(format!("{stream}: listing the data files")))?;
     let live_rows: u64 = views.iter().map(dv::live_rows).sum();
+    if staged_rows * MAX_SHARE > live_rows {
+        return Ok(None);
+    }
     let Some(incoming) = read_staged(staged, &schema, stream)? else {
         return Ok(None);
     };
     if incoming.num_rows() == 0 {
         return Ok(Some(Changes::default()));
-    }
-    if incoming.num_rows() as u64 * MAX_SHARE > live_rows {
-        return Ok(None);
     }
     let Some(incoming_index) = index(table, spec, &schema, &incoming)? else {
         return Ok(None);
@@ -250,9 +263,7 @@ pub async fn merge(
         .try_collect()
         .await?;
 
-    // What became of each incoming row: 0 no live row has its key, 1 one that differs
-    // does (an update), 2 an equal one does (nothing to do).
-    let mut fate = vec![0u8; incoming.num_rows()];
+    let mut fate = vec![Fate::New; incoming.num_rows()];
     let mut vectors = Vec::new();
     let mut touched = Vec::new();
     let mut replaced = 0u64;
@@ -262,9 +273,9 @@ pub async fn merge(
         for (position, row, same) in hit.rows {
             let f = &mut fate[row as usize];
             if same {
-                *f = 2;
+                *f = Fate::Same;
             } else {
-                *f = (*f).max(1);
+                *f = (*f).max(Fate::Updated);
                 marks.insert(position);
             }
         }
@@ -282,13 +293,13 @@ pub async fn merge(
         last
     };
     let keep: BooleanArray = (0..incoming.num_rows())
-        .map(|i| Some(last[i] && fate[i] < 2))
+        .map(|i| Some(last[i] && fate[i] != Fate::Same))
         .collect();
     let inserted = (0..incoming.num_rows())
-        .filter(|&i| last[i] && fate[i] == 0)
+        .filter(|&i| last[i] && fate[i] == Fate::New)
         .count() as u64;
     let updated = (0..incoming.num_rows())
-        .filter(|&i| last[i] && fate[i] == 1)
+        .filter(|&i| last[i] && fate[i] == Fate::Updated)
         .count() as u64;
     if inserted + updated == 0 && touched.is_empty() {
         return Ok(Some(Changes::default()));

@@ -358,8 +358,14 @@ impl Publish {
         if exists
             && key_scan.is_none()
             && self.mode == WriteMode::Append
-            && let Some(changes) =
-                patch::merge(&table, &self.spec, &self.staged, self.target_file_bytes).await?
+            && let Some(changes) = patch::merge(
+                &table,
+                &self.spec,
+                &self.staged,
+                self.rows_staged(),
+                self.target_file_bytes,
+            )
+            .await?
         {
             return Ok(changes);
         }
